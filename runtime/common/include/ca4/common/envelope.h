@@ -11,6 +11,7 @@
 // Thread-safety: all functions are pure and re-entrant.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,6 +22,8 @@
 namespace ca4::envelope {
 
 inline constexpr std::string_view kSchemaVersion = "ca4.metadata/v1";
+inline constexpr std::size_t kMaxEventIdBytes = 128;       // event_id: 1..128 of [A-Za-z0-9._:-]
+inline constexpr std::size_t kMaxAttributeKeyBytes = 128;  // attributes keys: 1..128 bytes
 
 enum class ItemKind { Image, Video, Audio, Text, Tabular, Other };
 enum class DeviceType { Gpu, Tpu, Cpu };
@@ -30,6 +33,7 @@ struct Source {
   std::string producer_version;  // optional ("" when absent)
   std::string host;              // optional
   std::string run_id;            // optional
+  bool operator==(const Source&) const = default;
 };
 
 struct Item {
@@ -39,11 +43,13 @@ struct Item {
   std::int64_t size_bytes = 0;  // required, >= 0
   std::optional<std::int32_t> width, height, channels;  // pixels / channels, > 0 when present
   std::string mime_type;                                // optional
+  bool operator==(const Item&) const = default;
 };
 
 struct Model {
   std::string name;     // required, e.g. "resnet50"
   std::string version;  // optional
+  bool operator==(const Model&) const = default;
 };
 
 struct Device {
@@ -51,16 +57,19 @@ struct Device {
   std::string name;                      // required, e.g. "Tesla T4"
   std::optional<std::int64_t> memory_mb;  // > 0 when present
   std::string driver;                    // optional, e.g. "535.104.05"
+  bool operator==(const Device&) const = default;
 };
 
 struct Extraction {
   Model model;
   std::vector<float> embedding;  // 1..limits.max_embedding finite values (ResNet50: 2048)
   Device device;
+  bool operator==(const Extraction&) const = default;
 };
 
 struct Timings {  // all optional, milliseconds, finite and >= 0
   std::optional<double> preprocess_ms, inference_ms, total_ms;
+  bool operator==(const Timings&) const = default;
 };
 
 struct Envelope {
@@ -72,6 +81,8 @@ struct Envelope {
   Timings timings;
   std::int64_t produced_at_us = 0;  // producer's timestamp, UTC microseconds since epoch
   std::vector<std::pair<std::string, std::string>> attributes;  // free-form, sorted by key
+  // Member-wise; floats compare by value (so -0.0f == 0.0f).
+  bool operator==(const Envelope&) const = default;
 };
 
 struct Limits {
@@ -81,6 +92,9 @@ struct Limits {
   std::size_t max_uri = 2048;
   std::size_t max_attributes = 32;
   std::size_t max_depth = 8;  // nesting deeper than the schema's own is rejected early
+  // Added: parsing stops after this many errors and a last "" error says so, which bounds the
+  // size of a 400 body for hostile input (e.g. 64k bad array elements).
+  std::size_t max_errors = 100;
 };
 
 struct FieldError {
