@@ -123,9 +123,9 @@ venv_python() {
   local venv="$cache/venv"
   if [[ ! -x "$venv/bin/python" ]]; then
     need python3 "install Python 3 (python3-venv)"
-    say "python venv: creating $venv"
+    say "python venv: creating $venv" >&2
     python3 -m venv "$venv" || die "python3 -m venv $venv failed (install python3-venv)"
-    "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+    "$venv/bin/python" -m pip install -q --upgrade pip >&2 2>&1 || true
   fi
   printf '%s' "$venv/bin/python"
 }

@@ -1,11 +1,12 @@
 // toCanonicalJson: the one serialization of an Envelope. Key order is fixed (the order of
 // SCHEMA.md), absent optionals are omitted, floats are std::to_chars shortest round-trip.
-#include "ca4/common/envelope.h"
-
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
+
+#include "ca4/common/envelope.h"
 
 namespace ca4::envelope {
 namespace {
@@ -35,13 +36,27 @@ class Writer {
       out_.append(s.data() + start, i - start);
       start = i + 1;
       switch (c) {
-        case '"': out_.append("\\\""); break;
-        case '\\': out_.append("\\\\"); break;
-        case '\n': out_.append("\\n"); break;
-        case '\r': out_.append("\\r"); break;
-        case '\t': out_.append("\\t"); break;
-        case '\b': out_.append("\\b"); break;
-        case '\f': out_.append("\\f"); break;
+        case '"':
+          out_.append("\\\"");
+          break;
+        case '\\':
+          out_.append("\\\\");
+          break;
+        case '\n':
+          out_.append("\\n");
+          break;
+        case '\r':
+          out_.append("\\r");
+          break;
+        case '\t':
+          out_.append("\\t");
+          break;
+        case '\b':
+          out_.append("\\b");
+          break;
+        case '\f':
+          out_.append("\\f");
+          break;
         default: {
           constexpr std::string_view kHex = "0123456789abcdef";
           const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
@@ -93,6 +108,27 @@ class Writer {
     out_.append(buf, r.ptr);
   }
 
+  // `[a,b,...]` written straight into the buffer: the hot part of a 2048-float envelope.
+  void floats(const std::vector<float>& v) {
+    constexpr std::size_t kMaxFloatChars = 16;  // "-1.17549435e-38" is 15
+    std::size_t pos = out_.size();
+    out_.resize(pos + 2 + v.size() * (kMaxFloatChars + 1));
+    char* p = out_.data() + pos;
+    char* const end = out_.data() + out_.size();
+    *p++ = '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i != 0) *p++ = ',';
+      if (std::isfinite(v[i])) {
+        p = std::to_chars(p, end, v[i]).ptr;
+      } else {
+        std::memcpy(p, "null", 4);
+        p += 4;
+      }
+    }
+    *p++ = ']';
+    out_.resize(static_cast<std::size_t>(p - out_.data()));
+  }
+
   std::string take() { return std::move(out_); }
 
  private:
@@ -103,21 +139,30 @@ class Writer {
 
 std::string_view toString(ItemKind k) {
   switch (k) {
-    case ItemKind::Image: return "image";
-    case ItemKind::Video: return "video";
-    case ItemKind::Audio: return "audio";
-    case ItemKind::Text: return "text";
-    case ItemKind::Tabular: return "tabular";
-    case ItemKind::Other: return "other";
+    case ItemKind::Image:
+      return "image";
+    case ItemKind::Video:
+      return "video";
+    case ItemKind::Audio:
+      return "audio";
+    case ItemKind::Text:
+      return "text";
+    case ItemKind::Tabular:
+      return "tabular";
+    case ItemKind::Other:
+      return "other";
   }
   return "other";
 }
 
 std::string_view toString(DeviceType t) {
   switch (t) {
-    case DeviceType::Gpu: return "gpu";
-    case DeviceType::Tpu: return "tpu";
-    case DeviceType::Cpu: return "cpu";
+    case DeviceType::Gpu:
+      return "gpu";
+    case DeviceType::Tpu:
+      return "tpu";
+    case DeviceType::Cpu:
+      return "cpu";
   }
   return "cpu";
 }
@@ -171,14 +216,7 @@ std::string toCanonicalJson(const Envelope& e) {
       w.ch('}');
     }
     w.key("embedding", f);
-    w.ch('[');
-    bool firstv = true;
-    for (const float v : e.extraction.embedding) {
-      if (!firstv) w.ch(',');
-      firstv = false;
-      w.num(v);
-    }
-    w.ch(']');
+    w.floats(e.extraction.embedding);
     w.key("device", f);
     {
       bool d = true;

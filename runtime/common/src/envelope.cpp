@@ -5,6 +5,8 @@
 // iteration); a syntax error stops the walk, keeping what was gathered so far. Values that are
 // skipped because they are unknown or of the wrong type are walked structurally up to
 // limits.max_depth, so deep nesting is reported instead of silently skipped.
+#include "ca4/common/envelope.h"
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -14,7 +16,6 @@
 #include <memory>
 #include <new>
 
-#include "ca4/common/envelope.h"
 #include "json_scan.h"
 
 namespace ca4::envelope {
@@ -94,10 +95,11 @@ void appendQuoted(std::string& out, std::string_view s, std::size_t max = 64) {
 
 // parent.key, or parent["odd key"] when the key is not [A-Za-z0-9_-]{1,64}.
 std::string joinPath(std::string_view parent, std::string_view key) {
-  const bool plain = !key.empty() && key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
-  });
+  const bool plain =
+      !key.empty() && key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-';
+      });
   std::string p(parent);
   if (plain) {
     if (!p.empty()) p.push_back('.');
@@ -165,15 +167,24 @@ std::string syntaxMessage(error_code ec) {
   switch (ec) {
     case simdjson::TAPE_ERROR:
       return "malformed JSON (a missing or extra comma, colon, bracket or quote)";
-    case simdjson::INCOMPLETE_ARRAY_OR_OBJECT: return "unexpected end of document (unclosed object or array)";
-    case simdjson::UNCLOSED_STRING: return "unterminated string";
-    case simdjson::UNESCAPED_CHARS: return "unescaped control character in a string";
-    case simdjson::UTF8_ERROR: return "invalid UTF-8";
-    case simdjson::EMPTY: return "empty document";
-    case simdjson::DEPTH_ERROR: return "nesting too deep";
-    case simdjson::CAPACITY: return "document too large to parse";
-    case simdjson::MEMALLOC: return "out of memory";
-    default: return std::string("invalid JSON: ") + simdjson::error_message(ec);
+    case simdjson::INCOMPLETE_ARRAY_OR_OBJECT:
+      return "unexpected end of document (unclosed object or array)";
+    case simdjson::UNCLOSED_STRING:
+      return "unterminated string";
+    case simdjson::UNESCAPED_CHARS:
+      return "unescaped control character in a string";
+    case simdjson::UTF8_ERROR:
+      return "invalid UTF-8";
+    case simdjson::EMPTY:
+      return "empty document";
+    case simdjson::DEPTH_ERROR:
+      return "nesting too deep";
+    case simdjson::CAPACITY:
+      return "document too large to parse";
+    case simdjson::MEMALLOC:
+      return "out of memory";
+    default:
+      return std::string("invalid JSON: ") + simdjson::error_message(ec);
   }
 }
 
@@ -181,11 +192,16 @@ enum class Want { String, Object, Array, Number, Integer };
 
 std::string_view expected(Want w) {
   switch (w) {
-    case Want::String: return "expected string";
-    case Want::Object: return "expected object";
-    case Want::Array: return "expected array";
-    case Want::Number: return "expected number";
-    case Want::Integer: return "expected integer";
+    case Want::String:
+      return "expected string";
+    case Want::Object:
+      return "expected object";
+    case Want::Array:
+      return "expected array";
+    case Want::Number:
+      return "expected number";
+    case Want::Integer:
+      return "expected integer";
   }
   return "unexpected value";
 }
@@ -218,8 +234,8 @@ class Walker {
       }
       return Outcome::Done;
     }
-    static constexpr std::string_view kNames[] = {"schema_version", "event_id",   "produced_at",
-                                                  "source",         "item",       "extraction",
+    static constexpr std::string_view kNames[] = {"schema_version", "event_id",  "produced_at",
+                                                  "source",         "item",      "extraction",
                                                   "timings",        "attributes"};
     unsigned seen = 0;
     const bool complete = fields(obj, "", 1, [&](std::string_view key, od::value& v) {
@@ -249,12 +265,23 @@ class Walker {
             }
           }
           break;
-        case 3: source(v, e.source); break;
-        case 4: item(v, e.item); break;
-        case 5: extraction(v, e.extraction); break;
-        case 6: timings(v, e.timings); break;
-        case 7: attributes(v, e.attributes); break;
-        default: break;
+        case 3:
+          source(v, e.source);
+          break;
+        case 4:
+          item(v, e.item);
+          break;
+        case 5:
+          extraction(v, e.extraction);
+          break;
+        case 6:
+          timings(v, e.timings);
+          break;
+        case 7:
+          attributes(v, e.attributes);
+          break;
+        default:
+          break;
       }
     });
     if (!complete) return Outcome::Done;
@@ -293,7 +320,8 @@ class Walker {
   void fatal(error_code ec) {
     if (dead_) return;
     const char* loc = nullptr;
-    const std::size_t off = doc_.current_location().get(loc) == simdjson::SUCCESS ? offsetOf(loc) : len_;
+    const std::size_t off =
+        doc_.current_location().get(loc) == simdjson::SUCCESS ? offsetOf(loc) : len_;
     addAt(syntaxMessage(ec), off);
     dead_ = true;
   }
@@ -328,7 +356,8 @@ class Walker {
         if (!isJsonNumber(tok)) {
           std::string m = "invalid number ";
           appendQuoted(m, tok, 32);
-          if (tok.find_first_of("iInN") != std::string_view::npos) m.append(" (NaN and Infinity are not allowed)");
+          if (tok.find_first_of("iInN") != std::string_view::npos)
+            m.append(" (NaN and Infinity are not allowed)");
           add(std::string(path), std::move(m));
         } else if (want == Want::Integer) {
           const bool integral = tok.find_first_of(".eE") == std::string_view::npos;
@@ -356,7 +385,8 @@ class Walker {
           return;
         }
         break;
-      default: break;
+      default:
+        break;
     }
     add(std::string(path), std::string(expected(want)));
   }
@@ -368,7 +398,8 @@ class Walker {
     if (v.type().get(t) != simdjson::SUCCESS) return;
     if (t != od::json_type::object && t != od::json_type::array) return;
     if (depth > limits_.max_depth) {
-      add(std::string(path), "nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
+      add(std::string(path),
+          "nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
       return;
     }
     if (t == od::json_type::object) {
@@ -442,8 +473,8 @@ class Walker {
 
   // Index of `key` in `names`, or -1 after reporting an unknown or duplicate field.
   template <std::size_t N>
-  int known(std::string_view path, std::string_view key, od::value& v, const std::string_view (&names)[N],
-            unsigned& seen, std::size_t depth) {
+  int known(std::string_view path, std::string_view key, od::value& v,
+            const std::string_view (&names)[N], unsigned& seen, std::size_t depth) {
     for (std::size_t i = 0; i < N; ++i) {
       if (names[i] != key) continue;
       if (seen & (1u << i)) {
@@ -459,7 +490,8 @@ class Walker {
   }
 
   template <std::size_t N>
-  void required(std::string_view path, const std::string_view (&names)[N], unsigned seen, unsigned mask) {
+  void required(std::string_view path, const std::string_view (&names)[N], unsigned seen,
+                unsigned mask) {
     if (repaired_ || dead_) return;  // a truncated document's missing fields are not news
     for (std::size_t i = 0; i < N; ++i) {
       if ((mask & (1u << i)) && !(seen & (1u << i))) add(joinPath(path, names[i]), "required");
@@ -493,7 +525,8 @@ class Walker {
     return true;
   }
 
-  void optString(od::value& v, std::string_view path, std::size_t max, std::string& out, std::size_t depth) {
+  void optString(od::value& v, std::string_view path, std::size_t max, std::string& out,
+                 std::size_t depth) {
     if (!isNull(v)) string(v, path, max, false, out, depth);
   }
 
@@ -507,13 +540,14 @@ class Walker {
 
   // An optional integer in [min, max].
   template <class Int>
-  void optInt(od::value& v, std::string_view path, std::int64_t min, std::int64_t max, std::optional<Int>& out,
-              std::size_t depth) {
+  void optInt(od::value& v, std::string_view path, std::int64_t min, std::int64_t max,
+              std::optional<Int>& out, std::size_t depth) {
     if (isNull(v)) return;
     std::int64_t x = 0;
     if (!int64(v, path, x, depth)) return;
     if (x < min) {
-      add(std::string(path), min == 1 ? std::string("must be > 0") : "must be >= " + std::to_string(min));
+      add(std::string(path),
+          min == 1 ? std::string("must be > 0") : "must be >= " + std::to_string(min));
     } else if (x > max) {
       add(std::string(path), "must be <= " + std::to_string(max));
     } else {
@@ -522,7 +556,8 @@ class Walker {
   }
 
   // An optional finite number >= 0 (null = absent).
-  void optMillis(od::value& v, std::string_view path, std::optional<double>& out, std::size_t depth) {
+  void optMillis(od::value& v, std::string_view path, std::optional<double>& out,
+                 std::size_t depth) {
     if (isNull(v)) return;
     double d = 0;
     if (const auto ec = v.get_double().get(d)) {
@@ -539,14 +574,14 @@ class Walker {
   static bool validEventId(std::string_view s) {
     if (s.empty() || s.size() > kMaxEventIdBytes) return false;
     return std::all_of(s.begin(), s.end(), [](char c) {
-      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-             c == '_' || c == ':' || c == '-';
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '_' || c == ':' || c == '-';
     });
   }
 
   template <class Enum, std::size_t N>
-  void enumeration(od::value& v, std::string_view path, const std::string_view (&names)[N], Enum& out,
-                   std::string_view rule) {
+  void enumeration(od::value& v, std::string_view path, const std::string_view (&names)[N],
+                   Enum& out, std::string_view rule) {
     std::string s;
     if (!string(v, path, limits_.max_string, false, s, 3)) return;
     for (std::size_t i = 0; i < N; ++i) {
@@ -565,11 +600,20 @@ class Walker {
     const bool complete = object(v, "source", 2, [&](std::string_view key, od::value& fv) {
       const std::size_t max = limits_.max_string;
       switch (known("source", key, fv, kNames, seen, 3)) {
-        case 0: string(fv, "source.producer", max, true, out.producer, 3); break;
-        case 1: optString(fv, "source.producer_version", max, out.producer_version, 3); break;
-        case 2: optString(fv, "source.host", max, out.host, 3); break;
-        case 3: optString(fv, "source.run_id", max, out.run_id, 3); break;
-        default: break;
+        case 0:
+          string(fv, "source.producer", max, true, out.producer, 3);
+          break;
+        case 1:
+          optString(fv, "source.producer_version", max, out.producer_version, 3);
+          break;
+        case 2:
+          optString(fv, "source.host", max, out.host, 3);
+          break;
+        case 3:
+          optString(fv, "source.run_id", max, out.run_id, 3);
+          break;
+        default:
+          break;
       }
     });
     if (complete) required("source", kNames, seen, 0b1);
@@ -579,15 +623,21 @@ class Walker {
     static constexpr std::string_view kNames[] = {"uri",   "sha256", "kind",     "size_bytes",
                                                   "width", "height", "channels", "mime_type"};
     // Same order as ItemKind.
-    static constexpr std::string_view kKinds[] = {"image", "video", "audio", "text", "tabular", "other"};
+    static constexpr std::string_view kKinds[] = {"image", "video",   "audio",
+                                                  "text",  "tabular", "other"};
     unsigned seen = 0;
     const bool complete = object(v, "item", 2, [&](std::string_view key, od::value& fv) {
       constexpr std::int64_t kI32 = INT32_MAX;
       switch (known("item", key, fv, kNames, seen, 3)) {
-        case 0: string(fv, "item.uri", limits_.max_uri, true, out.uri, 3); break;
-        case 1: sha256(fv, out.sha256); break;
+        case 0:
+          string(fv, "item.uri", limits_.max_uri, true, out.uri, 3);
+          break;
+        case 1:
+          sha256(fv, out.sha256);
+          break;
         case 2:
-          enumeration(fv, "item.kind", kKinds, out.kind, "must be one of image|video|audio|text|tabular|other");
+          enumeration(fv, "item.kind", kKinds, out.kind,
+                      "must be one of image|video|audio|text|tabular|other");
           break;
         case 3:
           if (std::int64_t x = 0; int64(fv, "item.size_bytes", x, 3)) {
@@ -598,11 +648,20 @@ class Walker {
             }
           }
           break;
-        case 4: optInt(fv, "item.width", 1, kI32, out.width, 3); break;
-        case 5: optInt(fv, "item.height", 1, kI32, out.height, 3); break;
-        case 6: optInt(fv, "item.channels", 1, kI32, out.channels, 3); break;
-        case 7: optString(fv, "item.mime_type", limits_.max_string, out.mime_type, 3); break;
-        default: break;
+        case 4:
+          optInt(fv, "item.width", 1, kI32, out.width, 3);
+          break;
+        case 5:
+          optInt(fv, "item.height", 1, kI32, out.height, 3);
+          break;
+        case 6:
+          optInt(fv, "item.channels", 1, kI32, out.channels, 3);
+          break;
+        case 7:
+          optString(fv, "item.mime_type", limits_.max_string, out.mime_type, 3);
+          break;
+        default:
+          break;
       }
     });
     if (complete) required("item", kNames, seen, 0b1111);
@@ -611,9 +670,10 @@ class Walker {
   void sha256(od::value& v, std::string& out) {
     std::string s;
     if (!string(v, "item.sha256", SIZE_MAX, false, s, 3)) return;
-    const bool hex = s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-                       return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-                     });
+    const bool hex =
+        s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+          return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        });
     if (!hex) {
       add("item.sha256", "expected 64 hex characters");
       return;
@@ -629,10 +689,17 @@ class Walker {
     unsigned seen = 0;
     const bool complete = object(v, "extraction", 2, [&](std::string_view key, od::value& fv) {
       switch (known("extraction", key, fv, kNames, seen, 3)) {
-        case 0: model(fv, out.model); break;
-        case 1: embedding(fv, out.embedding); break;
-        case 2: device(fv, out.device); break;
-        default: break;
+        case 0:
+          model(fv, out.model);
+          break;
+        case 1:
+          embedding(fv, out.embedding);
+          break;
+        case 2:
+          device(fv, out.device);
+          break;
+        default:
+          break;
       }
     });
     if (complete) required("extraction", kNames, seen, 0b111);
@@ -641,13 +708,19 @@ class Walker {
   void model(od::value& v, Model& out) {
     static constexpr std::string_view kNames[] = {"name", "version"};
     unsigned seen = 0;
-    const bool complete = object(v, "extraction.model", 3, [&](std::string_view key, od::value& fv) {
-      switch (known("extraction.model", key, fv, kNames, seen, 4)) {
-        case 0: string(fv, "extraction.model.name", limits_.max_string, true, out.name, 4); break;
-        case 1: optString(fv, "extraction.model.version", limits_.max_string, out.version, 4); break;
-        default: break;
-      }
-    });
+    const bool complete =
+        object(v, "extraction.model", 3, [&](std::string_view key, od::value& fv) {
+          switch (known("extraction.model", key, fv, kNames, seen, 4)) {
+            case 0:
+              string(fv, "extraction.model.name", limits_.max_string, true, out.name, 4);
+              break;
+            case 1:
+              optString(fv, "extraction.model.version", limits_.max_string, out.version, 4);
+              break;
+            default:
+              break;
+          }
+        });
     if (complete) required("extraction.model", kNames, seen, 0b1);
   }
 
@@ -655,15 +728,26 @@ class Walker {
     static constexpr std::string_view kNames[] = {"type", "name", "memory_mb", "driver"};
     static constexpr std::string_view kTypes[] = {"gpu", "tpu", "cpu"};  // same order as DeviceType
     unsigned seen = 0;
-    const bool complete = object(v, "extraction.device", 3, [&](std::string_view key, od::value& fv) {
-      switch (known("extraction.device", key, fv, kNames, seen, 4)) {
-        case 0: enumeration(fv, "extraction.device.type", kTypes, out.type, "must be one of gpu|tpu|cpu"); break;
-        case 1: string(fv, "extraction.device.name", limits_.max_string, true, out.name, 4); break;
-        case 2: optInt(fv, "extraction.device.memory_mb", 1, INT64_MAX, out.memory_mb, 4); break;
-        case 3: optString(fv, "extraction.device.driver", limits_.max_string, out.driver, 4); break;
-        default: break;
-      }
-    });
+    const bool complete =
+        object(v, "extraction.device", 3, [&](std::string_view key, od::value& fv) {
+          switch (known("extraction.device", key, fv, kNames, seen, 4)) {
+            case 0:
+              enumeration(fv, "extraction.device.type", kTypes, out.type,
+                          "must be one of gpu|tpu|cpu");
+              break;
+            case 1:
+              string(fv, "extraction.device.name", limits_.max_string, true, out.name, 4);
+              break;
+            case 2:
+              optInt(fv, "extraction.device.memory_mb", 1, INT64_MAX, out.memory_mb, 4);
+              break;
+            case 3:
+              optString(fv, "extraction.device.driver", limits_.max_string, out.driver, 4);
+              break;
+            default:
+              break;
+          }
+        });
     if (complete) required("extraction.device", kNames, seen, 0b11);
   }
 
@@ -685,7 +769,8 @@ class Walker {
       }
       if (i == limits_.max_embedding) {
         // The rest of the array is skipped by the enclosing object's iteration.
-        add(std::string(kPath), "expected at most " + std::to_string(limits_.max_embedding) + " elements");
+        add(std::string(kPath),
+            "expected at most " + std::to_string(limits_.max_embedding) + " elements");
         return;
       }
       double d = 0;
@@ -708,10 +793,17 @@ class Walker {
     unsigned seen = 0;
     object(v, "timings", 2, [&](std::string_view key, od::value& fv) {
       switch (known("timings", key, fv, kNames, seen, 3)) {
-        case 0: optMillis(fv, "timings.preprocess_ms", out.preprocess_ms, 3); break;
-        case 1: optMillis(fv, "timings.inference_ms", out.inference_ms, 3); break;
-        case 2: optMillis(fv, "timings.total_ms", out.total_ms, 3); break;
-        default: break;
+        case 0:
+          optMillis(fv, "timings.preprocess_ms", out.preprocess_ms, 3);
+          break;
+        case 1:
+          optMillis(fv, "timings.inference_ms", out.inference_ms, 3);
+          break;
+        case 2:
+          optMillis(fv, "timings.total_ms", out.total_ms, 3);
+          break;
+        default:
+          break;
       }
     });
   }
@@ -722,12 +814,14 @@ class Walker {
     const bool complete = object(v, "attributes", 2, [&](std::string_view key, od::value& fv) {
       if (too_many) return;
       if (out.size() == limits_.max_attributes) {
-        add("attributes", "expected at most " + std::to_string(limits_.max_attributes) + " entries");
+        add("attributes",
+            "expected at most " + std::to_string(limits_.max_attributes) + " entries");
         too_many = true;
         return;
       }
       if (key.empty() || key.size() > kMaxAttributeKeyBytes) {
-        add(joinPath("attributes", key), "key must be 1.." + std::to_string(kMaxAttributeKeyBytes) + " bytes");
+        add(joinPath("attributes", key),
+            "key must be 1.." + std::to_string(kMaxAttributeKeyBytes) + " bytes");
         skip(fv, joinPath("attributes", key), 3);
         return;
       }
@@ -737,7 +831,8 @@ class Walker {
       }
     });
     if (!complete) return;
-    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     for (std::size_t i = 1; i < out.size(); ++i) {
       if (out[i].first == out[i - 1].first && (i == 1 || out[i].first != out[i - 2].first)) {
         add(joinPath("attributes", out[i].first), "duplicate field");
@@ -776,7 +871,8 @@ bool parseOnce(Scratch& s, std::size_t len, const Limits& limits, bool repaired,
 ParseResult parseUnchecked(std::string_view json, const Limits& limits) {
   ParseResult r;
   if (json.size() > limits.max_document_bytes) {
-    r.errors.push_back({"", "document is " + std::to_string(json.size()) + " bytes, larger than the limit of " +
+    r.errors.push_back({"", "document is " + std::to_string(json.size()) +
+                                " bytes, larger than the limit of " +
                                 std::to_string(limits.max_document_bytes)});
     return r;
   }

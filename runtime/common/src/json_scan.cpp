@@ -93,7 +93,9 @@ StructureScan scanStructure(std::string_view s) {
       return r;
     }
     switch (c) {
-      case '"': in_string = true; break;
+      case '"':
+        in_string = true;
+        break;
       case '{':
       case '[':
         if (stack.size() == kMaxRepairDepth) {
@@ -124,7 +126,8 @@ StructureScan scanStructure(std::string_view s) {
           cut_stack = stack;
         }
         break;
-      default: break;
+      default:
+        break;
     }
   }
   if (!in_string && stack.empty()) return r;  // Balanced (or a bare scalar)

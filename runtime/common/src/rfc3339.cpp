@@ -1,9 +1,9 @@
 // RFC 3339 date-times <-> UTC microseconds since the Unix epoch, proleptic Gregorian calendar.
 // Civil-date arithmetic after Howard Hinnant's days_from_civil / civil_from_days.
-#include "ca4/common/envelope.h"
-
 #include <array>
 #include <charconv>
+
+#include "ca4/common/envelope.h"
 
 namespace ca4::envelope {
 namespace {
@@ -59,7 +59,8 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, unsigned& out) {
 
 // The range every parsed time lies in, so formatRfc3339 of it is always 4-digit-year RFC 3339.
 constexpr std::int64_t kMinMicros = daysFromCivil(0, 1, 1) * kSecondsPerDay * kMicrosPerSecond;
-constexpr std::int64_t kMaxMicros = (daysFromCivil(10000, 1, 1) * kSecondsPerDay) * kMicrosPerSecond - 1;
+constexpr std::int64_t kMaxMicros =
+    (daysFromCivil(10000, 1, 1) * kSecondsPerDay) * kMicrosPerSecond - 1;
 
 void put2(char* p, unsigned v) {
   p[0] = static_cast<char>('0' + v / 10);

@@ -26,12 +26,13 @@ Envelope minimal() {
 }
 
 TEST(Canonical, ExactBytesWithAbsentOptionalsOmitted) {
-  EXPECT_EQ(toCanonicalJson(minimal()),
-            R"({"schema_version":"ca4.metadata/v1","event_id":"evt-1","produced_at":"2025-11-23T12:00:00.000001Z",)"
-            R"("source":{"producer":"p"},"item":{"uri":"s3://b/k","sha256":")" +
-                std::string(64, 'a') +
-                R"(","kind":"image","size_bytes":10},"extraction":{"model":{"name":"resnet50"},)"
-                R"("embedding":[0.5,-1.25,0.1,1e-07,3.4028235e+38],"device":{"type":"tpu","name":"v5e"}}})");
+  EXPECT_EQ(
+      toCanonicalJson(minimal()),
+      R"({"schema_version":"ca4.metadata/v1","event_id":"evt-1","produced_at":"2025-11-23T12:00:00.000001Z",)"
+      R"("source":{"producer":"p"},"item":{"uri":"s3://b/k","sha256":")" +
+          std::string(64, 'a') +
+          R"(","kind":"image","size_bytes":10},"extraction":{"model":{"name":"resnet50"},)"
+          R"("embedding":[0.5,-1.25,0.1,1e-07,3.4028235e+38],"device":{"type":"tpu","name":"v5e"}}})");
 }
 
 TEST(Canonical, AllOptionalsInFixedOrder) {
@@ -50,22 +51,24 @@ TEST(Canonical, AllOptionalsInFixedOrder) {
   e.timings.total_ms = 12.5;
   e.timings.preprocess_ms = 0.25;
   e.attributes = {{"a", "1"}, {"b", "2"}};
-  EXPECT_EQ(toCanonicalJson(e),
-            R"({"schema_version":"ca4.metadata/v1","event_id":"evt-1","produced_at":"2025-11-23T12:00:00.000001Z",)"
-            R"("source":{"producer":"p","producer_version":"1","host":"h","run_id":"r"},)"
-            R"("item":{"uri":"s3://b/k","sha256":")" +
-                std::string(64, 'a') +
-                R"(","kind":"image","size_bytes":10,"width":2,"height":3,"channels":1,"mime_type":"image/png"},)"
-                R"("extraction":{"model":{"name":"resnet50","version":"v2"},"embedding":[1],)"
-                R"("device":{"type":"tpu","name":"v5e","memory_mb":16384,"driver":"535"}},)"
-                R"("timings":{"preprocess_ms":0.25,"total_ms":12.5},"attributes":{"a":"1","b":"2"}})");
+  EXPECT_EQ(
+      toCanonicalJson(e),
+      R"({"schema_version":"ca4.metadata/v1","event_id":"evt-1","produced_at":"2025-11-23T12:00:00.000001Z",)"
+      R"("source":{"producer":"p","producer_version":"1","host":"h","run_id":"r"},)"
+      R"("item":{"uri":"s3://b/k","sha256":")" +
+          std::string(64, 'a') +
+          R"(","kind":"image","size_bytes":10,"width":2,"height":3,"channels":1,"mime_type":"image/png"},)"
+          R"("extraction":{"model":{"name":"resnet50","version":"v2"},"embedding":[1],)"
+          R"("device":{"type":"tpu","name":"v5e","memory_mb":16384,"driver":"535"}},)"
+          R"("timings":{"preprocess_ms":0.25,"total_ms":12.5},"attributes":{"a":"1","b":"2"}})");
 }
 
 TEST(Canonical, EscapesStrings) {
   Envelope e = minimal();
   e.source.host = std::string("q\"b\\n\nt\tr\rb\bf\f\x01\x1f") + '\0' + "é€😀</";
   const std::string c = toCanonicalJson(e);
-  EXPECT_NE(c.find(R"("host":"q\"b\\n\nt\tr\rb\bf\f\u0001\u001f\u0000é€😀</")"), std::string::npos) << c;
+  EXPECT_NE(c.find(R"("host":"q\"b\\n\nt\tr\rb\bf\f\u0001\u001f\u0000é€😀</")"), std::string::npos)
+      << c;
   const ParseResult r = parseEnvelope(c);
   ASSERT_TRUE(r.ok()) << ::testing::PrintToString(r.errors);
   EXPECT_EQ(r.envelope->source.host, e.source.host);
@@ -135,9 +138,11 @@ class Generator {
     if (maybe()) e.timings.inference_ms = static_cast<double>(rng_.next() % 100000) / 1000;
     if (maybe()) e.timings.total_ms = 0.0;
     const std::size_t attrs = rng_.next() % 33;
-    for (std::size_t i = 0; i < attrs; ++i) e.attributes.emplace_back("k" + std::to_string(i) + text(false), text(false));
+    for (std::size_t i = 0; i < attrs; ++i)
+      e.attributes.emplace_back("k" + std::to_string(i) + text(false), text(false));
     std::sort(e.attributes.begin(), e.attributes.end());
-    e.produced_at_us = static_cast<std::int64_t>(rng_.next() % 253'402'300'800'000'000ULL) - 62'167'219'200'000'000LL;
+    e.produced_at_us = static_cast<std::int64_t>(rng_.next() % 253'402'300'800'000'000ULL) -
+                       62'167'219'200'000'000LL;
     return e;
   }
 
@@ -152,8 +157,9 @@ class Generator {
   }
   // Never starts or ends with whitespace (the parser trims); non-empty if `nonempty`.
   std::string text(bool nonempty) {
-    static const std::string_view kPieces[] = {"a", "Z", "9", "\"", "\\", "/", "\n", "\t", " ", "\x01",
-                                               std::string_view("\0", 1), "é", "€", "😀", "{", "]"};
+    static const std::string_view kPieces[] = {
+        "a", "Z", "9", "\"", "\\", "/", "\n", "\t", " ", "\x01", std::string_view("\0", 1),
+        "é", "€", "😀", "{",  "]"};
     std::string body;
     const std::size_t n = rng_.next() % 40;
     for (std::size_t i = 0; i < n; ++i) body.append(kPieces[rng_.next() % std::size(kPieces)]);

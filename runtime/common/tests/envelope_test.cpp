@@ -40,7 +40,8 @@ TEST(Envelope, AcceptsTheRealisticSample) {
   EXPECT_EQ(e.timings.inference_ms, 11.7);
   EXPECT_EQ(e.produced_at_us, *parseRfc3339("2026-11-23T12:00:00.123456Z"));
   using Attr = std::pair<std::string, std::string>;
-  EXPECT_THAT(e.attributes, ElementsAre(Attr{"dataset", "ca4-demo"}, Attr{"label", "n01440764"}, Attr{"split", "train"}));
+  EXPECT_THAT(e.attributes, ElementsAre(Attr{"dataset", "ca4-demo"}, Attr{"label", "n01440764"},
+                                        Attr{"split", "train"}));
 }
 
 TEST(Envelope, AcceptsMinimalDocumentWithoutOptionals) {
@@ -76,8 +77,9 @@ class Required : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Required, MissingFieldIsReportedWithItsPath) {
   json j = sample();
-  const json::json_pointer ptr("/" + [] (std::string p) {
-    for (auto& c : p) if (c == '.') c = '/';
+  const json::json_pointer ptr("/" + [](std::string p) {
+    for (auto& c : p)
+      if (c == '.') c = '/';
     return p;
   }(GetParam()));
   j.at(ptr.parent_pointer()).erase(ptr.back());
@@ -85,12 +87,12 @@ TEST_P(Required, MissingFieldIsReportedWithItsPath) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Envelope, Required,
-                         ::testing::Values("schema_version", "event_id", "produced_at", "source", "item",
-                                           "extraction", "source.producer", "item.uri", "item.sha256",
-                                           "item.kind", "item.size_bytes", "extraction.model",
-                                           "extraction.model.name", "extraction.embedding",
-                                           "extraction.device", "extraction.device.type",
-                                           "extraction.device.name"));
+                         ::testing::Values("schema_version", "event_id", "produced_at", "source",
+                                           "item", "extraction", "source.producer", "item.uri",
+                                           "item.sha256", "item.kind", "item.size_bytes",
+                                           "extraction.model", "extraction.model.name",
+                                           "extraction.embedding", "extraction.device",
+                                           "extraction.device.type", "extraction.device.name"));
 
 // ---- wrong types and bad values: (json pointer, replacement JSON, path, message) ----
 struct BadValue {
@@ -115,12 +117,16 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadValue{"/schema_version", R"("v1")", "schema_version", R"(must be "ca4.metadata/v1")"},
         BadValue{"/schema_version", R"("1")", "schema_version", R"(must be "ca4.metadata/v1")"},
-        BadValue{"/schema_version", R"("ca4.metadata/v2")", "schema_version", R"(must be "ca4.metadata/v1")"},
+        BadValue{"/schema_version", R"("ca4.metadata/v2")", "schema_version",
+                 R"(must be "ca4.metadata/v1")"},
         BadValue{"/schema_version", "1", "schema_version", "expected string"},
-        BadValue{"/event_id", R"("a b")", "event_id", "must be 1..128 characters of [A-Za-z0-9._:-]"},
+        BadValue{"/event_id", R"("a b")", "event_id",
+                 "must be 1..128 characters of [A-Za-z0-9._:-]"},
         BadValue{"/event_id", R"("")", "event_id", "must be 1..128 characters of [A-Za-z0-9._:-]"},
-        BadValue{"/event_id", R"("évt")", "event_id", "must be 1..128 characters of [A-Za-z0-9._:-]"},
-        BadValue{"/event_id", "\"" + k129 + "\"", "event_id", "must be 1..128 characters of [A-Za-z0-9._:-]"},
+        BadValue{"/event_id", R"("évt")", "event_id",
+                 "must be 1..128 characters of [A-Za-z0-9._:-]"},
+        BadValue{"/event_id", "\"" + k129 + "\"", "event_id",
+                 "must be 1..128 characters of [A-Za-z0-9._:-]"},
         BadValue{"/event_id", "42", "event_id", "expected string"},
         BadValue{"/produced_at", R"("2026-02-30T00:00:00Z")", "produced_at",
                  "expected RFC 3339 date-time with offset, e.g. 2026-11-23T12:00:00Z"},
@@ -133,10 +139,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"/source/host", "true", "source.host", "expected string"},
         BadValue{"/item", "null", "item", "expected object"},
         BadValue{"/item/uri", R"("")", "item.uri", "must not be empty"},
-        BadValue{"/item/uri", "\"" + std::string(2049, 'u') + "\"", "item.uri", "longer than 2048 bytes"},
-        BadValue{"/item/sha256", "\"" + std::string(63, 'a') + "\"", "item.sha256", "expected 64 hex characters"},
-        BadValue{"/item/sha256", "\"" + std::string(63, 'a') + "g\"", "item.sha256", "expected 64 hex characters"},
-        BadValue{"/item/kind", R"("picture")", "item.kind", "must be one of image|video|audio|text|tabular|other"},
+        BadValue{"/item/uri", "\"" + std::string(2049, 'u') + "\"", "item.uri",
+                 "longer than 2048 bytes"},
+        BadValue{"/item/sha256", "\"" + std::string(63, 'a') + "\"", "item.sha256",
+                 "expected 64 hex characters"},
+        BadValue{"/item/sha256", "\"" + std::string(63, 'a') + "g\"", "item.sha256",
+                 "expected 64 hex characters"},
+        BadValue{"/item/kind", R"("picture")", "item.kind",
+                 "must be one of image|video|audio|text|tabular|other"},
         BadValue{"/item/kind", "3", "item.kind", "expected string"},
         BadValue{"/item/size_bytes", "-1", "item.size_bytes", "must be >= 0"},
         BadValue{"/item/size_bytes", "1.5", "item.size_bytes", "expected integer"},
@@ -152,18 +162,27 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"/extraction/model/version", "1", "extraction.model.version", "expected string"},
         BadValue{"/extraction/embedding", "[]", "extraction.embedding", "must not be empty"},
         BadValue{"/extraction/embedding", "{}", "extraction.embedding", "expected array"},
-        BadValue{"/extraction/embedding", "[0.5,\"x\",1]", "extraction.embedding[1]", "expected number"},
-        BadValue{"/extraction/embedding", "[0.5,null]", "extraction.embedding[1]", "expected number"},
-        BadValue{"/extraction/embedding", "[0.5,[1]]", "extraction.embedding[1]", "expected number"},
-        BadValue{"/extraction/embedding", "[1e39]", "extraction.embedding[0]", "number out of float range"},
-        BadValue{"/extraction/embedding", "[-3.5e38]", "extraction.embedding[0]", "number out of float range"},
-        BadValue{"/extraction/embedding", "[340282356779733661637539395458142568448]", "extraction.embedding[0]",
+        BadValue{"/extraction/embedding", "[0.5,\"x\",1]", "extraction.embedding[1]",
+                 "expected number"},
+        BadValue{"/extraction/embedding", "[0.5,null]", "extraction.embedding[1]",
+                 "expected number"},
+        BadValue{"/extraction/embedding", "[0.5,[1]]", "extraction.embedding[1]",
+                 "expected number"},
+        BadValue{"/extraction/embedding", "[1e39]", "extraction.embedding[0]",
+                 "number out of float range"},
+        BadValue{"/extraction/embedding", "[-3.5e38]", "extraction.embedding[0]",
+                 "number out of float range"},
+        BadValue{"/extraction/embedding", "[340282356779733661637539395458142568448]",
+                 "extraction.embedding[0]",
                  "number out of float range"},  // exactly FLT_MAX + half an ulp rounds to infinity
         BadValue{"/extraction/device", "[]", "extraction.device", "expected object"},
-        BadValue{"/extraction/device/type", R"("npu")", "extraction.device.type", "must be one of gpu|tpu|cpu"},
-        BadValue{"/extraction/device/name", R"(" ")", "extraction.device.name", "must not be empty"},
+        BadValue{"/extraction/device/type", R"("npu")", "extraction.device.type",
+                 "must be one of gpu|tpu|cpu"},
+        BadValue{"/extraction/device/name", R"(" ")", "extraction.device.name",
+                 "must not be empty"},
         BadValue{"/extraction/device/memory_mb", "0", "extraction.device.memory_mb", "must be > 0"},
-        BadValue{"/extraction/device/memory_mb", "1.5", "extraction.device.memory_mb", "expected integer"},
+        BadValue{"/extraction/device/memory_mb", "1.5", "extraction.device.memory_mb",
+                 "expected integer"},
         BadValue{"/extraction/device/driver", "535", "extraction.device.driver", "expected string"},
         BadValue{"/timings", "[]", "timings", "expected object"},
         BadValue{"/timings/total_ms", "-1", "timings.total_ms", "must be >= 0"},
@@ -205,9 +224,12 @@ TEST(Envelope, NanAndInfinityTokensAreRejectedWithTheirIndex) {
   doc.insert(at, "0.1,NaN,Infinity,-Infinity,");
   EXPECT_EQ(errorsOf(doc),
             (std::vector<FieldError>{
-                {"extraction.embedding[1]", "invalid JSON value \"NaN\" (NaN and Infinity are not allowed)"},
-                {"extraction.embedding[2]", "invalid JSON value \"Infinity\" (NaN and Infinity are not allowed)"},
-                {"extraction.embedding[3]", "invalid number \"-Infinity\" (NaN and Infinity are not allowed)"}}));
+                {"extraction.embedding[1]",
+                 "invalid JSON value \"NaN\" (NaN and Infinity are not allowed)"},
+                {"extraction.embedding[2]",
+                 "invalid JSON value \"Infinity\" (NaN and Infinity are not allowed)"},
+                {"extraction.embedding[3]",
+                 "invalid number \"-Infinity\" (NaN and Infinity are not allowed)"}}));
 }
 
 TEST(Envelope, EmbeddingLongerThanTheLimit) {
@@ -220,27 +242,33 @@ TEST(Envelope, EmbeddingLongerThanTheLimit) {
 }
 
 TEST(Envelope, UnknownFieldsAreRejectedAtEveryLevel) {
-  for (const std::string ptr : {"/foo", "/source/foo", "/item/foo", "/extraction/foo", "/extraction/model/foo",
-                                "/extraction/device/foo", "/timings/foo"}) {
+  for (const std::string ptr :
+       {"/foo", "/source/foo", "/item/foo", "/extraction/foo", "/extraction/model/foo",
+        "/extraction/device/foo", "/timings/foo"}) {
     json j = sample();
     j[json::json_pointer(ptr)] = 1;
     std::string path = ptr.substr(1);
-    for (auto& c : path) if (c == '/') c = '.';
+    for (auto& c : path)
+      if (c == '/') c = '.';
     EXPECT_EQ(errorsOf(j), one(path, "unknown field")) << ptr;
   }
 }
 
 TEST(Envelope, UnknownFieldNamesThatAreNotIdentifiersAreQuoted) {
-  EXPECT_EQ(errorsOf(withField("\"source\"", R"("we\"ird.key": 1, )")), one(R"(["we\"ird.key"])", "unknown field"));
+  EXPECT_EQ(errorsOf(withField("\"source\"", R"("we\"ird.key": 1, )")),
+            one(R"(["we\"ird.key"])", "unknown field"));
 }
 
 TEST(Envelope, DuplicateKeysAreRejected) {
-  EXPECT_EQ(errorsOf(withField("\"source\"", R"("event_id": "evt-2", )")), one("event_id", "duplicate field"));
+  EXPECT_EQ(errorsOf(withField("\"source\"", R"("event_id": "evt-2", )")),
+            one("event_id", "duplicate field"));
   EXPECT_EQ(errorsOf(withField("\"producer_version\"", R"("producer": "x", )")),
             one("source.producer", "duplicate field"));
   // Escapes are resolved before comparing: "\u0065vent_id" is event_id.
-  EXPECT_EQ(errorsOf(withField("\"source\"", R"("\u0065vent_id": "evt-2", )")), one("event_id", "duplicate field"));
-  EXPECT_EQ(errorsOf(withField("\"dataset\"", R"("split": "x", )")), one("attributes.split", "duplicate field"));
+  EXPECT_EQ(errorsOf(withField("\"source\"", R"("\u0065vent_id": "evt-2", )")),
+            one("event_id", "duplicate field"));
+  EXPECT_EQ(errorsOf(withField("\"dataset\"", R"("split": "x", )")),
+            one("attributes.split", "duplicate field"));
 }
 
 TEST(Envelope, TooManyAttributes) {
@@ -257,8 +285,9 @@ TEST(Envelope, AttributeKeyOf128BytesIsAccepted) {
 
 TEST(Envelope, NestingDeeperThanTheLimitIsReported) {
   std::string deep = std::string(20, '[') + std::string(20, ']');
-  EXPECT_EQ(errorsOf(withField("\"source\"", "\"x\": " + deep + ", ")),
-            (std::vector<FieldError>{{"x", "unknown field"}, {"x", "nesting deeper than 8 levels"}}));
+  EXPECT_EQ(
+      errorsOf(withField("\"source\"", "\"x\": " + deep + ", ")),
+      (std::vector<FieldError>{{"x", "unknown field"}, {"x", "nesting deeper than 8 levels"}}));
   // Depth 8 exactly (root + 7 arrays) is within the limit.
   deep = std::string(7, '[') + std::string(7, ']');
   EXPECT_EQ(errorsOf(withField("\"source\"", "\"x\": " + deep + ", ")), one("x", "unknown field"));
@@ -266,15 +295,17 @@ TEST(Envelope, NestingDeeperThanTheLimitIsReported) {
   shallow.max_depth = 3;
   json j = sample();
   j["extraction"]["embedding"][0] = json::array({json::array()});
-  EXPECT_EQ(errorsOf(j, shallow), (std::vector<FieldError>{{"extraction.embedding[0]", "expected number"},
-                                                           {"extraction.embedding[0]", "nesting deeper than 3 levels"}}));
+  EXPECT_EQ(errorsOf(j, shallow),
+            (std::vector<FieldError>{{"extraction.embedding[0]", "expected number"},
+                                     {"extraction.embedding[0]", "nesting deeper than 3 levels"}}));
 }
 
 TEST(Envelope, DocumentSizeLimit) {
   Limits l;
   l.max_document_bytes = 100;
   EXPECT_EQ(errorsOf(sample().dump(), l).at(0).path, "");
-  EXPECT_THAT(errorsOf(sample().dump(), l).at(0).message, ::testing::HasSubstr("larger than the limit of 100"));
+  EXPECT_THAT(errorsOf(sample().dump(), l).at(0).message,
+              ::testing::HasSubstr("larger than the limit of 100"));
   EXPECT_TRUE(parseEnvelope(testing::sampleEnvelopeJson("a"), Limits{}).ok());
 }
 
@@ -330,16 +361,16 @@ TEST(Envelope, NormalizesStringsEnumsHashAndTime) {
 }
 
 TEST(Envelope, EnumsAreCaseInsensitive) {
-  const std::pair<const char*, ItemKind> kinds[] = {{"Image", ItemKind::Image}, {"video", ItemKind::Video},
-                                                    {"AUDIO", ItemKind::Audio}, {"tExt", ItemKind::Text},
-                                                    {"Tabular", ItemKind::Tabular}, {"OTHER", ItemKind::Other}};
+  const std::pair<const char*, ItemKind> kinds[] = {
+      {"Image", ItemKind::Image}, {"video", ItemKind::Video},     {"AUDIO", ItemKind::Audio},
+      {"tExt", ItemKind::Text},   {"Tabular", ItemKind::Tabular}, {"OTHER", ItemKind::Other}};
   for (const auto& [s, k] : kinds) {
     json j = sample();
     j["item"]["kind"] = s;
     EXPECT_EQ(parseOk(j).item.kind, k) << s;
   }
-  const std::pair<const char*, DeviceType> types[] = {{"Gpu", DeviceType::Gpu}, {"TPU", DeviceType::Tpu},
-                                                      {"cpu", DeviceType::Cpu}};
+  const std::pair<const char*, DeviceType> types[] = {
+      {"Gpu", DeviceType::Gpu}, {"TPU", DeviceType::Tpu}, {"cpu", DeviceType::Cpu}};
   for (const auto& [s, t] : types) {
     json j = sample();
     j["extraction"]["device"]["type"] = s;

@@ -27,10 +27,12 @@ TEST(Malformed, TopLevelMustBeAnObject) {
 }
 
 TEST(Malformed, TrailingContent) {
-  EXPECT_EQ(errorsOf(small() + " x"), one("", "unexpected content after the top-level object at byte " +
-                                                  std::to_string(small().size() + 1)));
+  EXPECT_EQ(errorsOf(small() + " x"),
+            one("", "unexpected content after the top-level object at byte " +
+                        std::to_string(small().size() + 1)));
   EXPECT_EQ(errorsOf(small() + small()),
-            one("", "unexpected content after the top-level object at byte " + std::to_string(small().size())));
+            one("", "unexpected content after the top-level object at byte " +
+                        std::to_string(small().size())));
   EXPECT_TRUE(parseEnvelope(small() + " \n").ok());
 }
 
@@ -84,7 +86,8 @@ TEST(Malformed, MismatchedBrackets) {
   EXPECT_EQ(errors[0], (FieldError{"a", "unknown field"}));
   EXPECT_THAT(errors[1].message, HasSubstr("malformed JSON"));
   // Unbalanced: found by the structure scan.
-  EXPECT_EQ(errorsOf(std::string(R"({"a":[1,2}])")), one("", "mismatched closing bracket at byte 9"));
+  EXPECT_EQ(errorsOf(std::string(R"({"a":[1,2}])")),
+            one("", "mismatched closing bracket at byte 9"));
 }
 
 TEST(Malformed, InvalidUtf8IsReportedWithItsOffset) {
@@ -104,7 +107,8 @@ TEST(Malformed, InvalidStringContents) {
   std::string doc = small();
   auto at = doc.find("colab");
   doc[at] = '\x01';
-  EXPECT_EQ(errorsOf(doc), one("", "unescaped control character in a string at byte " + std::to_string(at)));
+  EXPECT_EQ(errorsOf(doc),
+            one("", "unescaped control character in a string at byte " + std::to_string(at)));
   doc = small();
   doc.replace(doc.find("colab"), 5, R"(\q)");
   EXPECT_EQ(errorsOf(doc), one("source.producer", "invalid string escape"));
@@ -118,7 +122,8 @@ TEST(Malformed, InvalidStringContents) {
 
 TEST(Malformed, UnterminatedString) {
   const std::string doc = R"({"event_id": "abc)";
-  EXPECT_EQ(errorsOf(doc), one("", "unexpected end of document at byte 17 (unclosed string, object or array)"));
+  EXPECT_EQ(errorsOf(doc),
+            one("", "unexpected end of document at byte 17 (unclosed string, object or array)"));
 }
 
 TEST(Malformed, HugeArraysAreCutAtTheLimit) {
@@ -132,8 +137,10 @@ TEST(Malformed, HugeArraysAreCutAtTheLimit) {
 
 TEST(Malformed, DeepNestingDoesNotRecurse) {
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
-  EXPECT_EQ(errorsOf(deep, Limits{.max_document_bytes = 1 << 20}), one("", "expected a JSON object"));
-  const std::string deep_obj = R"({"x":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  EXPECT_EQ(errorsOf(deep, Limits{.max_document_bytes = 1 << 20}),
+            one("", "expected a JSON object"));
+  const std::string deep_obj =
+      R"({"x":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
   const auto deep_errors = errorsOf(deep_obj, Limits{.max_document_bytes = 1 << 20});
   ASSERT_GE(deep_errors.size(), 2u);
   EXPECT_EQ(deep_errors[0], (FieldError{"x", "unknown field"}));
@@ -176,9 +183,15 @@ TEST(Malformed, RandomMutationsNeverCrash) {
     for (int k = 0; k < edits; ++k) {
       const std::size_t at = rng.next() % doc.size();
       switch (rng.next() % 3) {
-        case 0: doc[at] = kBytes[rng.next() % (sizeof kBytes - 1)]; break;
-        case 1: doc.erase(at, 1 + rng.next() % 8); break;
-        default: doc.insert(at, 1, kBytes[rng.next() % (sizeof kBytes - 1)]); break;
+        case 0:
+          doc[at] = kBytes[rng.next() % (sizeof kBytes - 1)];
+          break;
+        case 1:
+          doc.erase(at, 1 + rng.next() % 8);
+          break;
+        default:
+          doc.insert(at, 1, kBytes[rng.next() % (sizeof kBytes - 1)]);
+          break;
       }
       if (doc.empty()) doc = "{";
     }

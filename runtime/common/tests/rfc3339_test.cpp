@@ -29,7 +29,8 @@ TEST(Rfc3339, OffsetsAreConvertedToUtc) {
   EXPECT_EQ(parseRfc3339("2026-11-23T12:00:00-00:00"), utc);
   EXPECT_EQ(parseRfc3339("2026-11-23t12:00:00z"), utc);  // lower-case T and Z are allowed
   // Crossing a year boundary through the offset.
-  EXPECT_EQ(formatRfc3339(*parseRfc3339("2026-01-01T01:00:00+02:00")), "2025-12-31T23:00:00.000000Z");
+  EXPECT_EQ(formatRfc3339(*parseRfc3339("2026-01-01T01:00:00+02:00")),
+            "2025-12-31T23:00:00.000000Z");
 }
 
 TEST(Rfc3339, FractionsAreTruncatedToMicroseconds) {
@@ -48,17 +49,32 @@ TEST(Rfc3339, LeapYears) {
   EXPECT_TRUE(parseRfc3339("2000-02-29T00:00:00Z"));
   EXPECT_FALSE(parseRfc3339("2023-02-29T00:00:00Z"));
   EXPECT_FALSE(parseRfc3339("1900-02-29T00:00:00Z"));
-  EXPECT_EQ(formatRfc3339(*parseRfc3339("2024-02-29T23:59:59.999999Z") + 1), "2024-03-01T00:00:00.000000Z");
+  EXPECT_EQ(formatRfc3339(*parseRfc3339("2024-02-29T23:59:59.999999Z") + 1),
+            "2024-03-01T00:00:00.000000Z");
 }
 
 TEST(Rfc3339, RejectsInvalidDatesAndTimes) {
-  for (const char* s : {"2026-02-30T00:00:00Z", "2026-04-31T00:00:00Z", "2026-13-01T00:00:00Z",
-                        "2026-00-10T00:00:00Z", "2026-01-00T00:00:00Z", "2026-01-01T24:00:00Z",
-                        "2026-01-01T23:60:00Z", "2026-01-01T23:59:60Z", "2026-01-01T00:00:00",
-                        "2026-01-01T00:00:00+24:00", "2026-01-01T00:00:00+05:60", "2026-01-01T00:00:00+0530",
-                        "2026-01-01 00:00:00Z", "2026-1-01T00:00:00Z", "2026-01-01T00:00:00Zjunk",
-                        "2026-01-01T00:00:00+05:30x", "", "2026", "x026-01-01T00:00:00Z",
-                        "2026-01-01T00:00:00UTC", "+2026-01-01T00:00:00Z"}) {
+  for (const char* s : {"2026-02-30T00:00:00Z",
+                        "2026-04-31T00:00:00Z",
+                        "2026-13-01T00:00:00Z",
+                        "2026-00-10T00:00:00Z",
+                        "2026-01-00T00:00:00Z",
+                        "2026-01-01T24:00:00Z",
+                        "2026-01-01T23:60:00Z",
+                        "2026-01-01T23:59:60Z",
+                        "2026-01-01T00:00:00",
+                        "2026-01-01T00:00:00+24:00",
+                        "2026-01-01T00:00:00+05:60",
+                        "2026-01-01T00:00:00+0530",
+                        "2026-01-01 00:00:00Z",
+                        "2026-1-01T00:00:00Z",
+                        "2026-01-01T00:00:00Zjunk",
+                        "2026-01-01T00:00:00+05:30x",
+                        "",
+                        "2026",
+                        "x026-01-01T00:00:00Z",
+                        "2026-01-01T00:00:00UTC",
+                        "+2026-01-01T00:00:00Z"}) {
     EXPECT_EQ(parseRfc3339(s), std::nullopt) << s;
   }
 }
@@ -84,7 +100,8 @@ TEST(Rfc3339, FormatThenParseIsIdentityAcrossTheRange) {
   const std::int64_t lo = *parseRfc3339("0000-01-01T00:00:00Z");
   const std::int64_t hi = *parseRfc3339("9999-12-31T23:59:59.999999Z");
   for (int i = 0; i < 100'000; ++i) {
-    const std::int64_t t = lo + static_cast<std::int64_t>(rng.next() % static_cast<std::uint64_t>(hi - lo + 1));
+    const std::int64_t t =
+        lo + static_cast<std::int64_t>(rng.next() % static_cast<std::uint64_t>(hi - lo + 1));
     const std::string s = formatRfc3339(t);
     ASSERT_EQ(s.size(), 27u) << s;
     ASSERT_EQ(parseRfc3339(s), t) << s;

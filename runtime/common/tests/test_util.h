@@ -15,7 +15,9 @@
 namespace ca4::envelope {
 
 inline void PrintTo(const Envelope& e, std::ostream* os) { *os << toCanonicalJson(e); }
-inline void PrintTo(const FieldError& e, std::ostream* os) { *os << "{\"" << e.path << "\", \"" << e.message << "\"}"; }
+inline void PrintTo(const FieldError& e, std::ostream* os) {
+  *os << "{\"" << e.path << "\", \"" << e.message << "\"}";
+}
 
 namespace test {
 

@@ -154,10 +154,10 @@ void KafkaPublisher::onLog(const rd_kafka_t* rk, int level, const char* fac, con
   if (self == nullptr) return;
   const std::string_view facility = fac ? fac : "";
   const std::string_view text = buf ? buf : "";
-  if (level <= 3) {
+  // Connection failures are reported once more through onError (as warnings); keep
+  // librdkafka's own lines for critical conditions and debugging.
+  if (level <= 2) {
     self->log_.error("librdkafka", {{"facility", facility}, {"detail", text}});
-  } else if (level <= 4) {
-    self->log_.warn("librdkafka", {{"facility", facility}, {"detail", text}});
   } else {
     self->log_.debug("librdkafka", {{"facility", facility}, {"detail", text}});
   }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 
 namespace ca4::processor {
@@ -63,6 +64,12 @@ void sendResponse(Http::ResponseWriter& writer, HttpResponse r,
   }
 }
 
+std::optional<std::string> rawHeader(const Http::Request& req, const std::string& name) {
+  auto raw = req.headers().tryGetRaw(name);
+  if (!raw) return std::nullopt;
+  return raw->value();
+}
+
 class Handler final : public Http::Handler {
  public:
   HTTP_PROTOTYPE(Handler)
@@ -80,17 +87,18 @@ class Handler final : public Http::Handler {
     writer.headers().add<Http::Header::Connection>(close ? Http::ConnectionControl::Close
                                                          : Http::ConnectionControl::KeepAlive);
 
-    const auto content_type = req.headers().tryGetRaw("Content-Type");
-    const auto authorization = req.headers().tryGetRaw("Authorization");
-    const auto origin = req.headers().tryGetRaw("Origin");
+    // Header::Raw::value() returns by value: keep the strings alive for the views.
+    const auto content_type = rawHeader(req, "Content-Type");
+    const auto authorization = rawHeader(req, "Authorization");
+    const auto origin = rawHeader(req, "Origin");
     const std::string client = req.address().host();
 
     RequestView view;
     view.method = Http::methodString(req.method());
     view.path = req.resource();
-    if (content_type) view.content_type = content_type->value();
-    if (authorization) view.authorization = authorization->value();
-    if (origin) view.origin = origin->value();
+    if (content_type) view.content_type = *content_type;
+    if (authorization) view.authorization = *authorization;
+    if (origin) view.origin = *origin;
     view.body = req.body();
     view.client = client;
 

@@ -18,8 +18,7 @@ std::string requireInstalled(const std::string& component) {
   std::string version;
   if (!in || !std::getline(in, version) || version.empty()) {
     throw std::runtime_error(component + " is not installed in " + serviceCache().string() +
-                             " (no " + marker.string() +
-                             "): run scripts/install-services.sh");
+                             " (no " + marker.string() + "): run scripts/install-services.sh");
   }
   return version;
 }

@@ -87,10 +87,10 @@ void FerretDb::start() {
   auto deadline = Clock::now() + startTimeout_;
   while (!ping(uri())) {
     if (!process_.alive() || Clock::now() >= deadline) {
-      std::string why = process_.alive() ? "no ping answer before the start timeout"
-                                         : "exited during start";
-      std::string msg = "ferretdb on " + uri() + ": " + why + "\n--- log (tail)\n" +
-                        tailFile(serverLog());
+      std::string why =
+          process_.alive() ? "no ping answer before the start timeout" : "exited during start";
+      std::string msg =
+          "ferretdb on " + uri() + ": " + why + "\n--- log (tail)\n" + tailFile(serverLog());
       process_.kill();
       throw std::runtime_error(msg);
     }

@@ -54,8 +54,7 @@ KafkaHandle makeKafkaClient(rd_kafka_type_t type,
   return KafkaHandle(rk);
 }
 
-KafkaBroker::KafkaBroker(KafkaOptions options)
-    : options_(std::move(options)), dir_("ca4-kafka") {
+KafkaBroker::KafkaBroker(KafkaOptions options) : options_(std::move(options)), dir_("ca4-kafka") {
   std::string version = requireInstalled("kafka");
   libs_ = serviceCache() / ("kafka-" + version) / "libs";
   if (!std::filesystem::exists(libs_ / ("kafka_2.13-" + version + ".jar"))) {
@@ -70,8 +69,8 @@ KafkaBroker::KafkaBroker(KafkaOptions options)
   props << "process.roles=broker,controller\n"
         << "node.id=1\n"
         << "controller.quorum.voters=1@127.0.0.1:" << controllerPort_ << "\n"
-        << "listeners=PLAINTEXT://127.0.0.1:" << port_ << ",CONTROLLER://127.0.0.1:"
-        << controllerPort_ << "\n"
+        << "listeners=PLAINTEXT://127.0.0.1:" << port_
+        << ",CONTROLLER://127.0.0.1:" << controllerPort_ << "\n"
         << "advertised.listeners=PLAINTEXT://127.0.0.1:" << port_ << "\n"
         << "controller.listener.names=CONTROLLER\n"
         << "inter.broker.listener.name=PLAINTEXT\n"
@@ -128,9 +127,8 @@ void KafkaBroker::start() {
   process_ = Process::start({
       .argv = {"java", options_.heap, "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
                "-Djava.awt.headless=true", "-Dlog4j2.configurationFile=" + log4j.string(),
-               "-Dkafka.logs.dir=" + (dir_.path() / "logs").string(), "-cp",
-               (libs_ / "*").string(), "kafka.Kafka",
-               (dir_.path() / "server.properties").string()},
+               "-Dkafka.logs.dir=" + (dir_.path() / "logs").string(), "-cp", (libs_ / "*").string(),
+               "kafka.Kafka", (dir_.path() / "server.properties").string()},
       .env = {},
       .cwd = dir_.path(),
       .logFile = dir_.path() / "logs" / "stdout.log",
@@ -153,8 +151,9 @@ void KafkaBroker::waitReady() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   };
   while (!waitForTcp("127.0.0.1", port_, std::chrono::milliseconds(250))) {
-    if (!process_.alive()) fail("exited during start (status " +
-                                std::to_string(process_.exitStatus().value_or(-1)) + ")");
+    if (!process_.alive())
+      fail("exited during start (status " + std::to_string(process_.exitStatus().value_or(-1)) +
+           ")");
     if (remaining().count() <= 0) fail("port not open after start timeout");
   }
   auto client = makeKafkaClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap()}});

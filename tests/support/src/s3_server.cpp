@@ -43,8 +43,13 @@ HttpResponse s3Request(const S3Server& server, const std::string& method, const 
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, appendBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &res.body);
   // The body goes in as POSTFIELDS (so curl can hash it for the signature) with the method set
-  // explicitly; no "Expect: 100-continue" round trip.
-  std::unique_ptr<curl_slist, CurlDeleter> headers(curl_slist_append(nullptr, "Expect:"));
+  // explicitly; no "Expect: 100-continue" round trip. The content type must not stay curl's
+  // default for POSTFIELDS (form-urlencoded): servers parse such a body as a form and store "".
+  curl_slist* list = curl_slist_append(nullptr, "Expect:");
+  if (curl_slist* more = curl_slist_append(list, "Content-Type: application/octet-stream")) {
+    list = more;
+  }
+  std::unique_ptr<curl_slist, CurlDeleter> headers(list);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   if (method == "GET") {
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -106,8 +111,8 @@ void S3Server::start() {
     if (!process_.alive() || Clock::now() >= deadline) {
       std::string why = process_.alive() ? "no ListBuckets answer before the start timeout"
                                          : "exited during start";
-      std::string msg = "s3 server on " + endpoint() + ": " + why + "\n--- log (tail)\n" +
-                        tailFile(serverLog());
+      std::string msg =
+          "s3 server on " + endpoint() + ": " + why + "\n--- log (tail)\n" + tailFile(serverLog());
       process_.kill();
       throw std::runtime_error(msg);
     }

@@ -11,9 +11,9 @@
 namespace ca4::testsupport {
 
 struct KafkaOptions {
-  std::string heap = "-Xmx512m";                 // JVM heap flags
-  int defaultPartitions = 1;                      // num.partitions
-  std::chrono::seconds startTimeout{120};         // JVM start on 2 busy cores takes 10-20 s
+  std::string heap = "-Xmx512m";           // JVM heap flags
+  int defaultPartitions = 1;               // num.partitions
+  std::chrono::seconds startTimeout{120};  // JVM start on 2 busy cores takes 10-20 s
 };
 
 // Owns the broker process, its ports and its data directory (a TempDir removed at the end).

@@ -19,10 +19,10 @@
 namespace ca4::envelope::testing {
 
 struct SampleOptions {
-  std::size_t dims = 2048;            // embedding length
-  std::uint64_t seed = 0;             // 0: derived from the event_id
-  bool optional_fields = true;        // timings, attributes, item dimensions, device memory
-  std::string_view kind = "image";    // written as given (the parser canonicalizes case)
+  std::size_t dims = 2048;          // embedding length
+  std::uint64_t seed = 0;           // 0: derived from the event_id
+  bool optional_fields = true;      // timings, attributes, item dimensions, device memory
+  std::string_view kind = "image";  // written as given (the parser canonicalizes case)
   std::string_view device_type = "gpu";
   std::string_view produced_at = "2026-11-23T12:00:00.123456Z";
 };
@@ -71,7 +71,8 @@ inline void appendActivation(std::string& out, Rng& rng) {
   appendUint(out, v / 100000000ULL);
   out.push_back('.');
   const std::uint64_t frac = v % 100000000ULL;
-  for (std::uint64_t p = 10000000ULL; p > 0; p /= 10) out.push_back(static_cast<char>('0' + frac / p % 10));
+  for (std::uint64_t p = 10000000ULL; p > 0; p /= 10)
+    out.push_back(static_cast<char>('0' + frac / p % 10));
 }
 
 inline void appendJsonString(std::string& out, std::string_view s) {
@@ -118,8 +119,9 @@ inline std::string sampleEnvelopeJson(std::string_view event_id, const SampleOpt
   if (o.optional_fields) {
     out.append(R"(, "width": 224, "height": 224, "channels": 3, "mime_type": "image/jpeg")");
   }
-  out.append(R"(}, "extraction": {"model": {"name": "resnet50", "version": "torchvision-0.16/IMAGENET1K_V2"}, )"
-             R"("embedding": [)");
+  out.append(
+      R"(}, "extraction": {"model": {"name": "resnet50", "version": "torchvision-0.16/IMAGENET1K_V2"}, )"
+      R"("embedding": [)");
   for (std::size_t i = 0; i < o.dims; ++i) {
     if (i != 0) out.push_back(',');
     detail::appendActivation(out, rng);
@@ -143,10 +145,13 @@ inline std::string sampleEnvelopeJson(std::string_view event_id, std::size_t dim
   return sampleEnvelopeJson(event_id, o);
 }
 
-inline std::string sampleSmallEnvelopeJson(std::string_view event_id) { return sampleEnvelopeJson(event_id, 32); }
+inline std::string sampleSmallEnvelopeJson(std::string_view event_id) {
+  return sampleEnvelopeJson(event_id, 32);
+}
 
 // n documents with event ids "<prefix>-0" .. "<prefix>-(n-1)".
-inline std::string sampleBatchJson(std::size_t n, std::string_view prefix = "evt", std::size_t dims = 2048) {
+inline std::string sampleBatchJson(std::size_t n, std::string_view prefix = "evt",
+                                   std::size_t dims = 2048) {
   std::string out = "[";
   for (std::size_t i = 0; i < n; ++i) {
     if (i != 0) out.push_back(',');
@@ -159,7 +164,8 @@ inline std::string sampleBatchJson(std::size_t n, std::string_view prefix = "evt
   return out;
 }
 
-inline std::string sampleBatchNdjson(std::size_t n, std::string_view prefix = "evt", std::size_t dims = 2048) {
+inline std::string sampleBatchNdjson(std::size_t n, std::string_view prefix = "evt",
+                                     std::size_t dims = 2048) {
   std::string out;
   for (std::size_t i = 0; i < n; ++i) {
     std::string id(prefix);
