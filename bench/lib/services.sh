@@ -41,6 +41,11 @@ svc_bg() {
   local cpus=${SVC_CPUS:-${SERVER_CPUS:-1}}
   setsid taskset -c "$cpus" "$@" >"$BENCH_TMP/$name.log" 2>&1 &
   SVC_PID[$name]=$!
+  # Reaper: if this driver dies without running its EXIT trap (SIGKILL, a killed terminal), stop
+  # the service's process group anyway. Detached so it outlives the driver's own group.
+  setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done
+    kill -TERM -- "-$2" 2>/dev/null; sleep 10; kill -KILL -- "-$2" 2>/dev/null' reaper "$$" "${SVC_PID[$name]}" \
+    </dev/null >/dev/null 2>&1 &
   say "started $name (pid ${SVC_PID[$name]}, cpus $cpus)"
 }
 
@@ -52,7 +57,7 @@ svc_stop() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     kill -0 "$pid" 2>/dev/null && { kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; }
   fi
-  wait "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null || true  # its exit status (143 after TERM) is not ours (set -e)
   unset 'SVC_PID[$name]'
 }
 

@@ -5,14 +5,16 @@ namespace ca4::processor {
 std::string Log::render(std::string_view msg, std::initializer_list<Field> fields) const {
   std::string out;
   if (format_ == log::Format::Json) {
-    // The JSON pattern in ca4::log is {..."msg":"%v"}: every value is a string, and the
-    // pattern supplies the final closing quote.
+    // The JSON pattern in ca4::log is {..."msg":"%v}: %v closes the msg string itself and
+    // appends complete members. Every value is written as a JSON string.
     out = log::jsonEscape(msg);
+    out += '"';
     for (const auto& [k, v] : fields) {
-      out += "\",\"";
+      out += ",\"";
       out += log::jsonEscape(k);
       out += "\":\"";
       out += log::jsonEscape(v);
+      out += '"';
     }
   } else {
     out = std::string(msg);

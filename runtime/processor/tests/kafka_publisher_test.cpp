@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <thread>
 
 namespace ca4::processor {
 namespace {
@@ -57,6 +58,10 @@ TEST(KafkaPublisher, AckedByMockBroker) {
   ASSERT_TRUE(p.ok()) << p.error();
   const auto r = publishAndWait(*p.value(), "evt-1", R"({"event_id":"evt-1"})");
   EXPECT_EQ(r.status, DeliveryStatus::Acked) << r.detail;
+  // The count drops right after the callback returns (on the delivery thread).
+  for (int i = 0; i < 100 && p.value()->outstanding() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_EQ(p.value()->outstanding(), 0u);
   EXPECT_TRUE(p.value()->checkReady(std::chrono::seconds(5)).ready);
 }

@@ -102,31 +102,56 @@ std::optional<Error> MongoDocumentStore::ping() {
   return fromBsonError(err, Disposition::Retry);
 }
 
+bool MongoDocumentStore::isFerretDb() {
+  if (ferretdb_) return *ferretdb_;
+  ScopedBson cmd;
+  BSON_APPEND_INT32(cmd.get(), "buildInfo", 1);
+  ScopedBson reply;
+  bson_error_t err;
+  if (!mongoc_client_command_simple(client_.get(), "admin", cmd.get(), nullptr, reply.get(), &err))
+    return false;  // unknown: use the portable compare-and-set filter, ask again next time
+  bson_iter_t it;
+  ferretdb_ = bson_iter_init_find(&it, reply.get(), "ferretdbVersion");
+  return *ferretdb_;
+}
+
+std::optional<std::int64_t> MongoDocumentStore::storedVersion(std::string_view id, std::optional<Error>& error) {
+  // {_id: id} alone: the only filter shape FerretDB 1.24 pushes down to SQLite.
+  ScopedBson filter;
+  bson_append_utf8(filter.get(), "_id", 3, id.data(), static_cast<int>(id.size()));
+  ScopedBson opts;
+  bson_t proj;
+  bson_append_document_begin(opts.get(), "projection", -1, &proj);
+  bson_append_int32(&proj, "produced_at_us", -1, 1);
+  bson_append_document_end(opts.get(), &proj);
+  BSON_APPEND_INT64(opts.get(), "limit", 1);
+  mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(collection_.get(), filter.get(), opts.get(), nullptr);
+  const bson_t* doc = nullptr;
+  std::optional<std::int64_t> version;
+  if (mongoc_cursor_next(cursor, &doc)) {
+    bson_iter_t it;
+    version = bson_iter_init_find(&it, doc, "produced_at_us") ? bson_iter_as_int64(&it) : std::int64_t{-1};
+  }
+  bson_error_t err;
+  if (mongoc_cursor_error(cursor, &err)) error = fromBsonError(err, classifyMongoCommandError(err.domain, err.code));
+  mongoc_cursor_destroy(cursor);
+  return version;
+}
+
 BulkResult MongoDocumentStore::upsert(std::span<const DocumentWrite> docs) {
   BulkResult result;
   result.items.resize(docs.size());
   if (docs.empty()) return result;
 
+  // ---- phase 1: one unordered bulk of plain inserts (the fast path: new events) ----
   ScopedBson bulk_opts;
   BSON_APPEND_BOOL(bulk_opts.get(), "ordered", false);
   MongoBulk bulk(mongoc_collection_create_bulk_operation_with_opts(collection_.get(), bulk_opts.get()));
-
-  ScopedBson op_opts;
-  BSON_APPEND_BOOL(op_opts.get(), "upsert", true);
-
   std::vector<std::size_t> op_to_input;  // bulk op index → docs index
   op_to_input.reserve(docs.size());
   for (std::size_t i = 0; i < docs.size(); ++i) {
-    const auto& d = docs[i];
-    // {_id: id, produced_at_us: {$lt: version}}: matches only an OLDER stored version.
-    ScopedBson filter;
-    bson_append_utf8(filter.get(), "_id", 3, d.id.data(), static_cast<int>(d.id.size()));
-    bson_t cond;
-    bson_append_document_begin(filter.get(), "produced_at_us", -1, &cond);
-    bson_append_int64(&cond, "$lt", 3, d.produced_at_us);
-    bson_append_document_end(filter.get(), &cond);
     bson_error_t err;
-    if (!mongoc_bulk_operation_replace_one_with_opts(bulk.get(), filter.get(), d.doc, op_opts.get(), &err)) {
+    if (!mongoc_bulk_operation_insert_with_opts(bulk.get(), docs[i].doc, nullptr, &err)) {
       // The driver refused this document before sending (invalid keys / UTF-8): about its
       // content, so permanent for it alone.
       result.items[i] = {WriteOutcome::Failed, fromBsonError(err, classifyMongoCommandError(err.domain, err.code))};
@@ -140,9 +165,9 @@ BulkResult MongoDocumentStore::upsert(std::span<const DocumentWrite> docs) {
   bson_error_t err;
   const bool ok = mongoc_bulk_operation_execute(bulk.get(), reply.get(), &err) != 0;
 
-  // writeErrors: [{index, code, errmsg}], per document; writeConcernErrors: [{code, errmsg}]
+  // writeErrors: [{index, code, errmsg}] per document; writeConcernErrors: [{code, errmsg}]
   std::map<std::size_t, std::pair<std::int32_t, std::string>> write_errors;
-  std::optional<Error> wc_error;
+  bool wc_error = false;
   bson_iter_t it, arr, entry;
   if (bson_iter_init_find(&it, reply.get(), "writeErrors") && BSON_ITER_HOLDS_ARRAY(&it) &&
       bson_iter_recurse(&it, &arr)) {
@@ -161,18 +186,17 @@ BulkResult MongoDocumentStore::upsert(std::span<const DocumentWrite> docs) {
     }
   }
   if (bson_iter_init_find(&it, reply.get(), "writeConcernErrors") && BSON_ITER_HOLDS_ARRAY(&it) &&
-      bson_iter_recurse(&it, &arr) && bson_iter_next(&arr)) {
-    wc_error = Error{Disposition::Retry, "db", 64, "write concern not satisfied"};
-  }
+      bson_iter_recurse(&it, &arr) && bson_iter_next(&arr))
+    wc_error = true;
 
   if (!ok) {
     // Failed for a reason other than per-document write errors (connection, server selection,
-    // auth, a command-level refusal) — or write errors plus such a failure. Whether any write
-    // of this bulk applied is unknown; the caller retries, which is idempotent.
-    const bool server_write_errors =
+    // auth, a command-level refusal), or write errors plus such a failure. Whether any insert
+    // applied is unknown; the caller retries, which is idempotent.
+    const bool only_write_errors =
         !write_errors.empty() && (err.domain == MONGOC_ERROR_SERVER || err.domain == MONGOC_ERROR_COMMAND ||
                                   err.domain == MONGOC_ERROR_WRITE_CONCERN);
-    if (!server_write_errors) {
+    if (!only_write_errors) {
       result.items.clear();
       result.error = fromBsonError(err, classifyMongoCommandError(err.domain, err.code));
       return result;
@@ -180,21 +204,75 @@ BulkResult MongoDocumentStore::upsert(std::span<const DocumentWrite> docs) {
   }
   if (wc_error) {
     result.items.clear();
-    result.error = std::move(wc_error);
+    result.error = Error{Disposition::Retry, "db", 64, "write concern not satisfied"};
     return result;
   }
+
+  std::vector<std::size_t> exists;  // inputs whose _id is already stored
   for (std::size_t op = 0; op < op_to_input.size(); ++op) {
     auto& item = result.items[op_to_input[op]];
     auto we = write_errors.find(op);
     if (we == write_errors.end()) {
       item.outcome = WriteOutcome::Written;
     } else if (we->second.first == kMongoDuplicateKey) {
-      // The filter did not match (an equal or newer version is stored) and the upsert's
-      // insert collided on _id: nothing changed, by design.
-      item.outcome = WriteOutcome::Duplicate;
+      exists.push_back(op_to_input[op]);
     } else {
       item.outcome = WriteOutcome::Failed;
       item.error = Error{classifyMongoWriteError(we->second.first), "db", we->second.first, we->second.second};
+    }
+  }
+  if (exists.empty()) return result;
+
+  // ---- phase 2: the _id exists (redelivery, or a re-sent event): replace only if older ----
+  const bool ferret = isFerretDb();
+  std::optional<Error> down;  // once the DB fails, the remaining lookups are not attempted
+  for (std::size_t i : exists) {
+    auto& item = result.items[i];
+    const DocumentWrite& d = docs[i];
+    if (down) {
+      item = {WriteOutcome::Failed, *down};
+      continue;
+    }
+    std::optional<Error> lookup_error;
+    const auto stored = storedVersion(d.id, lookup_error);
+    if (lookup_error) {
+      lookup_error->disposition = Disposition::Retry;  // a read failing says nothing about the document
+      down = lookup_error;
+      item = {WriteOutcome::Failed, *lookup_error};
+      continue;
+    }
+    if (!stored) {
+      // deleted between our insert and the lookup: the next attempt inserts it again
+      item = {WriteOutcome::Failed, Error{Disposition::Retry, "db", 0, "document vanished during upsert"}};
+      continue;
+    }
+    if (*stored >= d.produced_at_us) {
+      item.outcome = WriteOutcome::Duplicate;  // an equal or newer version is stored
+      continue;
+    }
+    // Older version stored. Compare-and-set on the version just read: {_id, produced_at_us:
+    // stored}. On FerretDB that two-key filter is not pushed down (a full collection scan per
+    // statement) and its update is query-then-write anyway, so the filter is {_id} alone there;
+    // see README "FerretDB".
+    ScopedBson filter;
+    bson_append_utf8(filter.get(), "_id", 3, d.id.data(), static_cast<int>(d.id.size()));
+    if (!ferret) bson_append_int64(filter.get(), "produced_at_us", -1, *stored);
+    ScopedBson rep;
+    bson_error_t rerr;
+    if (!mongoc_collection_replace_one(collection_.get(), filter.get(), d.doc, nullptr, rep.get(), &rerr)) {
+      const Disposition disp = classifyMongoCommandError(rerr.domain, rerr.code);
+      item = {WriteOutcome::Failed, fromBsonError(rerr, disp)};
+      if (disp == Disposition::Retry) down = item.error;
+      continue;
+    }
+    bson_iter_t m;
+    const std::int64_t matched =
+        bson_iter_init_find(&m, rep.get(), "matchedCount") ? bson_iter_as_int64(&m) : 0;
+    if (matched == 1) {
+      item.outcome = WriteOutcome::Written;
+    } else {
+      // Someone else changed it between our read and our write: decide again next attempt.
+      item = {WriteOutcome::Failed, Error{Disposition::Retry, "db", 0, "concurrent update, re-checking"}};
     }
   }
   return result;

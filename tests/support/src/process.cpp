@@ -124,14 +124,60 @@ Process Process::start(ProcessOptions options) {
   p.logFile_ = options.logFile;
   if (n == static_cast<ssize_t>(sizeof childErr)) {
     p.reap(true);
+    ::kill(-pid, SIGKILL);
     throw std::runtime_error("Process::start: cannot run '" + options.argv[0] + "' (" + exe +
                              "): " + std::strerror(childErr));
+  }
+
+  // The watchdog: blocks reading the pipe. A byte means "released normally": exit. EOF means
+  // this process died without releasing it: SIGKILL the child's group. It closes every other
+  // descriptor so it never keeps another watchdog's pipe open.
+  int wd[2];
+  if (::pipe2(wd, O_CLOEXEC) == 0) {
+    pid_t w = ::fork();
+    if (w == 0) {
+      ::signal(SIGINT, SIG_IGN);
+      ::signal(SIGTERM, SIG_IGN);
+      ::signal(SIGHUP, SIG_IGN);
+      ::close(wd[1]);
+      if (wd[0] != 3) {
+        ::dup2(wd[0], 3);
+      }
+      ::close_range(4, ~0U, 0);
+      char byte;
+      ssize_t r;
+      do {
+        r = ::read(3, &byte, 1);
+      } while (r < 0 && errno == EINTR);
+      if (r <= 0) ::kill(-pid, SIGKILL);
+      ::_exit(0);
+    }
+    ::close(wd[0]);
+    if (w > 0) {
+      p.watchdog_ = w;
+      p.watchdogPipe_ = wd[1];
+    } else {
+      ::close(wd[1]);  // no watchdog: the parent-death signal still covers the child itself
+    }
   }
   return p;
 }
 
+void Process::releaseWatchdog() {
+  if (watchdog_ <= 0) return;
+  char byte = 0;
+  (void)!::write(watchdogPipe_, &byte, 1);
+  ::close(watchdogPipe_);
+  while (::waitpid(watchdog_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  watchdog_ = -1;
+  watchdogPipe_ = -1;
+}
+
 Process::Process(Process&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),
+      watchdog_(std::exchange(other.watchdog_, -1)),
+      watchdogPipe_(std::exchange(other.watchdogPipe_, -1)),
       status_(std::move(other.status_)),
       logFile_(std::move(other.logFile_)) {}
 
@@ -139,6 +185,8 @@ Process& Process::operator=(Process&& other) noexcept {
   if (this != &other) {
     stop();
     pid_ = std::exchange(other.pid_, -1);
+    watchdog_ = std::exchange(other.watchdog_, -1);
+    watchdogPipe_ = std::exchange(other.watchdogPipe_, -1);
     status_ = std::move(other.status_);
     logFile_ = std::move(other.logFile_);
   }
@@ -162,6 +210,7 @@ void Process::reap(bool block) {
   if (status_) {
     // The leader is gone; anything it left in its group goes with it.
     ::kill(-pid_, SIGKILL);
+    releaseWatchdog();
   }
 }
 

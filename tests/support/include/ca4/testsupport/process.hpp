@@ -24,9 +24,11 @@ struct ProcessOptions {
 
 class Process {
  public:
-  // Starts the child in its own process group, with SIGKILL as its parent-death signal so that
-  // a crashed test leaves no server behind. Throws std::runtime_error if exec fails (the error
-  // comes back from the child through a close-on-exec pipe, so "not found" is reported here).
+  // Starts the child in its own process group. A crashed or SIGKILLed test leaves no server
+  // behind: the child gets SIGKILL as its parent-death signal, and a small watchdog process
+  // (forked alongside, holding one end of a pipe from this process) SIGKILLs the whole group
+  // (grandchildren included) when this process dies. Throws std::runtime_error if exec fails (the
+  // error comes back from the child through a close-on-exec pipe, so "not found" is reported here).
   static Process start(ProcessOptions options);
 
   Process() = default;
@@ -53,7 +55,10 @@ class Process {
 
  private:
   void reap(bool block);
+  void releaseWatchdog();
   pid_t pid_ = -1;
+  pid_t watchdog_ = -1;
+  int watchdogPipe_ = -1;  // write end; EOF without a byte = this process died
   std::optional<int> status_;
   std::filesystem::path logFile_;
 };
