@@ -16,8 +16,8 @@
 #
 # ca4-processor: $CA4_PROCESSOR (default: newest build*/bin/ca4-processor), started as
 #   $CA4_PROCESSOR $CA4_PROCESSOR_ARGS     with @PORT@ @BOOTSTRAP@ @KEYFILE@ substituted
-# (default args below), and the same values exported as CA4_LISTEN / CA4_KAFKA_BOOTSTRAP /
-# CA4_API_KEYS_FILE / CA4_API_KEYS. Missing binary: the ca4 rows are skipped with a note.
+# (default: --listen 127.0.0.1:@PORT@ --brokers @BOOTSTRAP@ --threads 1 --rate 0 --api-keys-file @KEYFILE@,
+# one HTTP thread: the comparison is per core; --rate 0: no per-key rate limit, like the peer).  Missing binary: the ca4 rows are skipped with a note.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -91,11 +91,10 @@ start_target() { # start_target NAME -> sets PORT, or returns 1 when the target 
       if [[ -z $bin || ! -x $bin ]]; then
         say "SKIP ca4: no ca4-processor binary (build it, or set CA4_PROCESSOR)"; return 1
       fi
-      local args=${CA4_PROCESSOR_ARGS:---listen 127.0.0.1:@PORT@ --kafka-bootstrap @BOOTSTRAP@ --api-keys-file @KEYFILE@}
+      local args=${CA4_PROCESSOR_ARGS:---listen 127.0.0.1:@PORT@ --brokers @BOOTSTRAP@ --threads 1 --rate 0 --api-keys-file @KEYFILE@}
       args=${args//@PORT@/$PORT}; args=${args//@BOOTSTRAP@/$KAFKA_BOOTSTRAP}; args=${args//@KEYFILE@/$BENCH_TMP/api-keys}
       # shellcheck disable=SC2086 # args is a word list by design
-      CA4_LISTEN=127.0.0.1:$PORT CA4_KAFKA_BOOTSTRAP=$KAFKA_BOOTSTRAP CA4_API_KEYS_FILE=$BENCH_TMP/api-keys \
-        CA4_API_KEYS=$API_KEY svc_bg ca4 "$bin" $args
+      svc_bg ca4 "$bin" $args
       ;;
     *) die "unknown target $1" ;;
   esac
@@ -108,11 +107,11 @@ url_for() { # url_for TARGET WORKLOAD
   echo "http://127.0.0.1:$PORT$p"
 }
 
-smoke() { # one request per workload must answer 202
+smoke() { # one request per workload must answer 2xx (202; the processor's batch answers 200)
   local code
   code=$(sed "s/__EID__/smoke-$RUN_ID-$RANDOM/g" "$payloads/$2.json" | curl -s -o "$BENCH_TMP/smoke.out" -w '%{http_code}' \
     -H "Authorization: Bearer $API_KEY" -H 'Content-Type: application/json' --data-binary @- "$(url_for "$1" "$2")")
-  [[ $code == 202 ]] || { say "smoke $1/$2: HTTP $code: $(head -c 300 "$BENCH_TMP/smoke.out")"; return 1; }
+  [[ $code == 2?? ]] || { say "smoke $1/$2: HTTP $code: $(head -c 300 "$BENCH_TMP/smoke.out")"; return 1; }
 }
 
 if [[ ! -s $out ]]; then

@@ -34,7 +34,16 @@ std::filesystem::path binDir() {
 struct MongoDeleter {
   void operator()(mongoc_client_t* c) const { mongoc_client_destroy(c); }
   void operator()(mongoc_collection_t* c) const { mongoc_collection_destroy(c); }
-  void operator()(bson_t* b) const { bson_destroy(b); }
+};
+
+// bson_t carries an alignment attribute that unique_ptr's template argument would drop.
+struct Bson {
+  explicit Bson(bson_t* b) : p(b) {}
+  ~Bson() { bson_destroy(p); }
+  Bson(const Bson&) = delete;
+  Bson& operator=(const Bson&) = delete;
+  const bson_t* get() const { return p; }
+  bson_t* p;
 };
 
 // Documents in ca4.gpu_metadata, or -1 when the DB cannot be asked.
@@ -43,7 +52,7 @@ std::int64_t countDocuments(const std::string& uri) {
   if (!client) return -1;
   std::unique_ptr<mongoc_collection_t, MongoDeleter> coll(
       mongoc_client_get_collection(client.get(), "ca4", "gpu_metadata"));
-  std::unique_ptr<bson_t, MongoDeleter> filter(bson_new());
+  Bson filter(bson_new());
   bson_error_t err;
   return mongoc_collection_count_documents(coll.get(), filter.get(), nullptr, nullptr, nullptr,
                                            &err);
@@ -54,7 +63,7 @@ bool hasDocument(const std::string& uri, const std::string& id) {
   std::unique_ptr<mongoc_client_t, MongoDeleter> client(mongoc_client_new(uri.c_str()));
   std::unique_ptr<mongoc_collection_t, MongoDeleter> coll(
       mongoc_client_get_collection(client.get(), "ca4", "gpu_metadata"));
-  std::unique_ptr<bson_t, MongoDeleter> filter(BCON_NEW("_id", BCON_UTF8(id.c_str())));
+  Bson filter(BCON_NEW("_id", BCON_UTF8(id.c_str())));
   bson_error_t err;
   return mongoc_collection_count_documents(coll.get(), filter.get(), nullptr, nullptr, nullptr,
                                            &err) == 1;
@@ -95,6 +104,8 @@ class Pipeline : public ::testing::Test {
                  portFile.string(), "--brokers", broker_->bootstrap(), "--api-keys-file",
                  (dir_->path() / "api-keys").string(), "--message-timeout-ms", "4000",
                  "--log-format", "text"},
+        .env = {},
+        .cwd = {},
         .logFile = dir_->path() / "processor.log",
     }));
     const auto deadline = std::chrono::steady_clock::now() + 30s;
@@ -114,6 +125,8 @@ class Pipeline : public ::testing::Test {
                  "--mongo-uri", db_->uri(), "--metrics-listen",
                  "127.0.0.1:" + std::to_string(workerMetricsPort_), "--backoff-max-ms", "1000",
                  "--log-format", "text"},
+        .env = {},
+        .cwd = {},
         .logFile = dir_->path() / "worker.log",
     }));
   }
