@@ -1,5 +1,6 @@
 #include "ca4/worker/consumer.h"
 
+#include "kafka_log.h"
 #include "log_fields.h"
 
 #include <algorithm>
@@ -18,27 +19,6 @@ namespace {
 void rebalanceTrampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                          void*) {
   static_cast<Consumer*>(rd_kafka_opaque(rk))->onRebalance(err, parts);
-}
-
-void logTrampoline(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-  static auto log = ca4::log::make("worker");
-  auto line = Fields("librdkafka").str("facility", fac ? fac : "").str("detail", buf ? buf : "").text();
-  if (level <= 3) log->error("{}", line);
-  else if (level <= 4) log->warn("{}", line);
-  else if (level <= 6) log->info("{}", line);
-  else log->debug("{}", line);
-}
-
-void errorTrampoline(rd_kafka_t*, int err, const char* reason, void*) {
-  static auto log = ca4::log::make("worker");
-  static auto last = Clock_::time_point{};
-  // "all brokers down" and friends repeat every few hundred ms while Kafka is away
-  if (Clock_::now() - last < std::chrono::seconds(5)) return;
-  last = Clock_::now();
-  log->warn("{}", Fields("kafka client error")
-                      .str("error", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)))
-                      .str("detail", reason ? reason : "")
-                      .text());
 }
 
 bool transientCommitError(rd_kafka_resp_err_t e) {
@@ -100,8 +80,8 @@ std::variant<std::unique_ptr<Consumer>, std::string> Consumer::create(const Conf
     if (auto e = set(k, v)) return *e;
   rd_kafka_conf_set_opaque(conf.get(), c.get());
   rd_kafka_conf_set_rebalance_cb(conf.get(), rebalanceTrampoline);
-  rd_kafka_conf_set_log_cb(conf.get(), logTrampoline);
-  rd_kafka_conf_set_error_cb(conf.get(), errorTrampoline);
+  rd_kafka_conf_set_log_cb(conf.get(), detail::kafkaLogToSpdlog);
+  rd_kafka_conf_set_error_cb(conf.get(), detail::kafkaErrorToSpdlog);
 
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr);
   if (!rk) return std::string("kafka consumer: ") + errstr;

@@ -7,6 +7,7 @@
 #include <array>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 namespace ca4::worker {
@@ -31,15 +32,30 @@ class BsonWriter {
     bson_append_date_time(top(), k.data(), len(k), floorMillis(us));
   }
   void doubles(std::string_view k, std::span<const double> v) {
-    bson_t arr;
-    bson_append_array_begin(top(), k.data(), len(k), &arr);
-    char buf[16];
+    // Encoded by hand into one buffer (type byte, decimal key, little-endian double per
+    // element) and appended with a single copy: ~10× faster than bson_append_double per
+    // element for a 2048-float embedding.
+    std::string& buf = scratch_;
+    buf.clear();
+    buf.reserve(v.size() * 14 + 5);
+    buf.append(4, '\0');  // total length, patched below
+    char key[16];
     for (std::size_t i = 0; i < v.size(); ++i) {
-      const char* key;
-      const std::size_t klen = bson_uint32_to_string(static_cast<std::uint32_t>(i), &key, buf, sizeof buf);
-      bson_append_double(&arr, key, static_cast<int>(klen), v[i]);
+      buf.push_back('\x01');
+      const auto r = std::to_chars(key, key + sizeof key, i);
+      buf.append(key, r.ptr);
+      buf.push_back('\0');
+      char bytes[8];
+      std::memcpy(bytes, &v[i], 8);  // BSON doubles are little-endian IEEE 754 (as on x86/ARM)
+      buf.append(bytes, 8);
     }
-    bson_append_array_end(top(), &arr);
+    buf.push_back('\0');
+    const auto total = static_cast<std::uint32_t>(buf.size());
+    const std::uint32_t le = BSON_UINT32_TO_LE(total);
+    std::memcpy(buf.data(), &le, 4);
+    bson_t arr;
+    bson_init_static(&arr, reinterpret_cast<const std::uint8_t*>(buf.data()), buf.size());
+    bson_append_array(top(), k.data(), len(k), &arr);
   }
   void begin(std::string_view k) {
     if (depth_ == std::size(stack_)) throw std::logic_error("document nesting too deep");
@@ -55,6 +71,7 @@ class BsonWriter {
   bson_t* top() { return depth_ == 0 ? root_ : &stack_[depth_ - 1]; }
   bson_t* root_;
   bson_t stack_[6];
+  std::string scratch_;
   std::size_t depth_ = 0;
 };
 
@@ -104,9 +121,15 @@ class JsonWriter {
     quoted(k);
     out_ += ':';
   }
+  static bool plain(std::string_view s) {
+    for (unsigned char c : s)
+      if (c < 0x20 || c == '"' || c == '\\') return false;
+    return true;
+  }
   void quoted(std::string_view s) {
     out_ += '"';
-    out_ += log::jsonEscape(s);
+    if (plain(s)) out_ += s;
+    else out_ += log::jsonEscape(s);
     out_ += '"';
   }
   void number(double v) {

@@ -1,5 +1,7 @@
 #include "ca4/worker/kafka_dlq.h"
 
+#include "kafka_log.h"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -54,6 +56,8 @@ std::variant<std::unique_ptr<KafkaDeadLetterSink>, std::string> KafkaDeadLetterS
   std::unique_ptr<KafkaDeadLetterSink> sink(new KafkaDeadLetterSink());
   rd_kafka_conf_set_opaque(conf.get(), sink->state_.get());
   rd_kafka_conf_set_dr_msg_cb(conf.get(), onDelivery);
+  rd_kafka_conf_set_log_cb(conf.get(), detail::kafkaLogToSpdlog);
+  rd_kafka_conf_set_error_cb(conf.get(), detail::kafkaErrorToSpdlog);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr);
   if (!rk) return std::string("dlq producer: ") + errstr;
   conf.release();  // owned by rk now

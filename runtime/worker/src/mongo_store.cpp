@@ -32,8 +32,11 @@ Error fromBsonError(const bson_error_t& e, Disposition d) {
 
 void logToSpdlog(mongoc_log_level_t level, const char* domain, const char* message, void*) {
   static auto log = ca4::log::make("worker");
-  std::string line = std::string("mongoc\",\"domain\":\"") + ca4::log::jsonEscape(domain ? domain : "") +
-                     "\",\"detail\":\"" + ca4::log::jsonEscape(message ? message : "");
+  const std::string_view msg = message ? message : "";
+  // FerretDB 1.x does not implement endSessions; libmongoc warns about it on every close.
+  if (msg.find("endSessions") != std::string_view::npos) return;
+  const std::string line = std::string("mongoc\",\"domain\":\"") + ca4::log::jsonEscape(domain ? domain : "") +
+                           "\",\"detail\":\"" + ca4::log::jsonEscape(msg) + "\"";
   switch (level) {
     case MONGOC_LOG_LEVEL_ERROR:
     case MONGOC_LOG_LEVEL_CRITICAL: log->error("{}", line); break;
