@@ -16,7 +16,7 @@ PACKAGES=(
   libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libssh-dev libcurl4-openssl-dev
   prometheus-cpp-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev prometheus wrk nginx-light hyperfine
+  libgtest-dev libgmock-dev libbenchmark-dev prometheus wrk nginx-light libnginx-mod-http-echo hyperfine
   # services: Kafka runs on Java 17, its jars come through Maven (scripts/install-services.sh)
   openjdk-17-jre-headless maven
 )
