@@ -262,12 +262,18 @@ int Consumer::run(const std::atomic<bool>& stop) {
     }
     in_batch_ = true;
     revoked_during_batch_ = false;
+    const auto started = Clock_::now();
     Batch batch = processor_.prepare(std::move(records));
     backoff_.reset();
     for (;;) {
       const AttemptResult r = processor_.attempt(batch);
       if (r.done) {
-        commit(BatchProcessor::commitOffsets(batch));
+        const bool ok = commit(BatchProcessor::commitOffsets(batch));
+        if (log_->should_log(spdlog::level::debug))
+          log_->debug("{}", Fields("batch done").num("records", static_cast<std::int64_t>(batch.records.size()))
+                                .num("attempts", batch.attempts).boolean("committed", ok)
+                                .num("ms", std::chrono::duration_cast<std::chrono::milliseconds>(Clock_::now() - started).count())
+                                .text());
         break;
       }
       const Error& e = *r.error;

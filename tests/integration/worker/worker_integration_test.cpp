@@ -13,10 +13,13 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <ca4/worker/mongo_store.h>
 
 #include "ca4/testsupport/ferretdb.hpp"
 #include "ca4/testsupport/http.hpp"
@@ -257,6 +260,100 @@ std::size_t dims() { return envSize("CA4_WORKER_IT_DIMS", 128); }
 
 // ---------------------------------------------------------------------------------------------
 
+// The DocumentStore's real twin on FerretDB, and the FerretDB behaviour that shaped it.
+namespace store {
+
+using ca4::worker::BsonPtr;
+using ca4::worker::DocumentWrite;
+using ca4::worker::WriteOutcome;
+
+BsonPtr doc(const std::string& id, std::int64_t version) {
+  bson_t* d = bson_new();
+  BSON_APPEND_UTF8(d, "_id", id.c_str());
+  BSON_APPEND_INT64(d, "produced_at_us", version);
+  return BsonPtr(d);
+}
+
+std::vector<WriteOutcome> upsert(ca4::worker::MongoDocumentStore& s,
+                                 std::vector<std::pair<std::string, std::int64_t>> in) {
+  std::vector<BsonPtr> docs;
+  std::vector<DocumentWrite> writes;
+  for (const auto& [id, v] : in) docs.push_back(doc(id, v));
+  for (std::size_t i = 0; i < in.size(); ++i) writes.push_back({in[i].first, in[i].second, docs[i].get()});
+  auto r = s.upsert(writes);
+  EXPECT_FALSE(r.error) << (r.error ? r.error->message : "");
+  std::vector<WriteOutcome> out;
+  for (const auto& item : r.items) out.push_back(item.outcome);
+  return out;
+}
+
+}  // namespace store
+
+TEST(MongoDocumentStoreOnFerretDb, InsertElseReplaceIfOlderNeverOverwritesNewer) {
+  using W = ca4::worker::WriteOutcome;
+  ca4::worker::MongoOptions o;
+  o.uri = g_services->db.uri();
+  o.collection = "store";
+  auto created = ca4::worker::MongoDocumentStore::create(o);
+  ASSERT_EQ(created.index(), 0u);
+  auto& s = *std::get<0>(created);
+  EXPECT_EQ(store::upsert(s, {{"a", 100}}), (std::vector<W>{W::Written}));
+  EXPECT_EQ(store::upsert(s, {{"a", 100}}), (std::vector<W>{W::Duplicate})) << "redelivery";
+  EXPECT_EQ(store::upsert(s, {{"a", 50}}), (std::vector<W>{W::Duplicate})) << "older never overwrites";
+  EXPECT_EQ(store::upsert(s, {{"a", 200}}), (std::vector<W>{W::Written})) << "newer replaces";
+  // one call mixing every case, duplicates first (the order that breaks FerretDB's update)
+  EXPECT_EQ(store::upsert(s, {{"a", 200}, {"c", 5}, {"a", 10}, {"d", 1}, {"e", 1}}),
+            (std::vector<W>{W::Duplicate, W::Written, W::Duplicate, W::Written, W::Written}));
+  // a mostly-redelivered batch (the phase-0 lookups): only the new ones are written
+  EXPECT_EQ(store::upsert(s, {{"c", 5}, {"d", 1}, {"f", 1}, {"e", 1}, {"a", 300}}),
+            (std::vector<W>{W::Duplicate, W::Duplicate, W::Written, W::Duplicate, W::Written}));
+  Mongo db;
+  const auto v = db.versions("store");
+  EXPECT_EQ(v, (std::map<std::string, std::int64_t>{{"a", 300}, {"c", 5}, {"d", 1}, {"e", 1}, {"f", 1}}));
+}
+
+// Documents (and re-checks on every run) what FerretDB 1.24 does with the textbook
+// conditional upsert, replaceOne({_id, produced_at_us: {$lt: v}}, upsert) in one unordered
+// bulk: it stops at the first duplicate-key error and reports it at index 0, so statements after
+// it are silently skipped. Printed, not asserted: a FerretDB that fixes it must not fail us.
+TEST(MongoDocumentStoreOnFerretDb, FindingConditionalUpsertBulkStopsAtFirstError) {
+  mongoc_client_t* c = mongoc_client_new(g_services->db.uri().c_str());
+  mongoc_collection_t* coll = mongoc_client_get_collection(c, "ca4", "finding");
+  auto run = [&](std::vector<std::pair<const char*, std::int64_t>> ops) {
+    bson_t* bo = BCON_NEW("ordered", BCON_BOOL(false));
+    mongoc_bulk_operation_t* b = mongoc_collection_create_bulk_operation_with_opts(coll, bo);
+    for (auto& [id, v] : ops) {
+      bson_t* f = BCON_NEW("_id", BCON_UTF8(id), "produced_at_us", "{", "$lt", BCON_INT64(v), "}");
+      bson_t* d = BCON_NEW("_id", BCON_UTF8(id), "produced_at_us", BCON_INT64(v));
+      bson_t* opt = BCON_NEW("upsert", BCON_BOOL(true));
+      mongoc_bulk_operation_replace_one_with_opts(b, f, d, opt, nullptr);
+      bson_destroy(f);
+      bson_destroy(d);
+      bson_destroy(opt);
+    }
+    bson_t reply;
+    bson_error_t err;
+    mongoc_bulk_operation_execute(b, &reply, &err);
+    char* json = bson_as_relaxed_extended_json(&reply, nullptr);
+    std::string out = json;
+    bson_free(json);
+    bson_destroy(&reply);
+    mongoc_bulk_operation_destroy(b);
+    bson_destroy(bo);
+    return out;
+  };
+  run({{"a", 100}});
+  const std::string reply = run({{"x", 1}, {"a", 10}, {"y", 1}});
+  mongoc_collection_destroy(coll);
+  mongoc_client_destroy(c);
+  Mongo db;
+  const auto v = db.versions("finding");
+  std::cout << "[ finding  ] conditional upsert bulk [x new, a older→dup, y new] reply: " << reply
+            << "\n[ finding  ] y stored: " << (v.count("y") ? "yes" : "NO (silently skipped)") << std::endl;
+  ::testing::Test::RecordProperty("ferretdb_update_skips_after_error", v.count("y") ? "no" : "yes");
+}
+
+
 TEST(WorkerIntegration, ExactlyNDocumentsAndStillNWhenTheSameNArriveAgain) {
   const std::string topic = "gpu-metadata-exact";
   g_services->kafka.createTopic(topic, 3);
@@ -371,19 +468,20 @@ TEST(WorkerIntegration, SigkillMidStreamAndRestartLosesNothingAndDuplicatesNothi
   }
   // A short session timeout so the group notices the killed member within seconds (the
   // broker's group.min.session.timeout.ms is 6 s); production keeps librdkafka's 45 s.
-  const WorkerSpec spec{topic, group, "kill", {"--kafka-opt", "session.timeout.ms=6000"}, {}};
+  const WorkerSpec spec{topic, group, "kill", {"--kafka-opt", "session.timeout.ms=6000", "--log-level", "debug"}, {}};
   const auto t0 = Clock::now();
   auto w = startWorker(spec, "kill-1.log");
   const bool mid = eventually([&] { return metric(w, "ca4_worker_documents_written_total") >= n / 3.0; }, 900s, 20ms);
-  // …and a little later, so the kill usually lands inside a batch's DB write (FerretDB inserts
-  // a batch in several SQLite transactions): written-but-uncommitted records must come back as
-  // duplicates, never as second documents.
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  // …and a random moment later, anywhere in the next batch: before its write, inside it (the
+  // server may still finish it after the client died) or between its write and its commit.
+  // Written-but-uncommitted records must come back as duplicates, never as second documents.
+  const auto delay = std::chrono::milliseconds(std::random_device{}() % 700);
+  std::this_thread::sleep_for(delay);
   w.process.kill();  // SIGKILL: no shutdown path runs, the batch in flight is neither finished nor committed
   const auto committed_at_kill = committedSum(group, topic, 3);
   Mongo db;
   const auto docs_at_kill = db.count("kill");
-  std::cout << "[ kill     ] SIGKILL with " << docs_at_kill << " documents stored, " << committed_at_kill
+  std::cout << "[ kill     ] SIGKILL " << delay.count() << " ms after " << n / 3 << " written, with " << docs_at_kill << " documents stored, " << committed_at_kill
             << " offsets committed" << std::endl;
   ASSERT_TRUE(mid) << ts::tailFile(w.process.logFile());
   ASSERT_LT(docs_at_kill, static_cast<std::int64_t>(n)) << "the kill must land mid-stream";
@@ -404,8 +502,10 @@ TEST(WorkerIntegration, SigkillMidStreamAndRestartLosesNothingAndDuplicatesNothi
             << " documents after " << secs << " s (" << n / secs << " events/s incl. the restart and the "
             << "session timeout); the restarted worker wrote " << written << " and skipped " << dup
             << " redelivered duplicates" << std::endl;
-  EXPECT_EQ(static_cast<double>(docs_at_kill) + written, static_cast<double>(n))
-      << "every document was written exactly once across both workers";
+  // The restarted worker re-reads exactly what was not committed; each record is either written
+  // or found already stored (the killed worker's last batch, which FerretDB may even finish
+  // after its client died).
+  EXPECT_EQ(written + dup, static_cast<double>(n - committed_at_kill));
   ::testing::Test::RecordProperty("kill_events", std::to_string(n));
   ::testing::Test::RecordProperty("kill_seconds", std::to_string(secs));
   EXPECT_EQ(w2.process.stop(30s), 0);
