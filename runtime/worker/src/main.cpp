@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
   try {
     Consumer* c = consumer.get();
     http = std::make_unique<HttpServer>(cfg.metrics_listen, metrics, [c] {
-      return Health{std::chrono::steady_clock::now() - c->lastTick() < std::chrono::seconds(60), c->paused()};
+      return Health{std::chrono::steady_clock::now() - c->lastTick() < std::chrono::seconds(300), c->paused()};
     });
   } catch (const std::exception& e) {
     log->error("{}", Fields("cannot serve /healthz and /metrics").str("listen", cfg.metrics_listen).str("error", e.what()).text());

@@ -3,6 +3,7 @@
 #include <ca4/common/logging.h>
 
 #include <map>
+#include <unordered_map>
 #include <mutex>
 
 namespace ca4::worker {
@@ -118,6 +119,40 @@ bool MongoDocumentStore::isFerretDb() {
   return *ferretdb_;
 }
 
+std::unordered_map<std::string, std::int64_t> MongoDocumentStore::storedVersions(
+    std::span<const std::string_view> ids, std::optional<Error>& error) {
+  std::unordered_map<std::string, std::int64_t> out;
+  ScopedBson filter;
+  bson_t id_doc, in;
+  bson_append_document_begin(filter.get(), "_id", 3, &id_doc);
+  bson_append_array_begin(&id_doc, "$in", 3, &in);
+  char buf[16];
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const char* key;
+    const std::size_t klen = bson_uint32_to_string(static_cast<std::uint32_t>(i), &key, buf, sizeof buf);
+    bson_append_utf8(&in, key, static_cast<int>(klen), ids[i].data(), static_cast<int>(ids[i].size()));
+  }
+  bson_append_array_end(&id_doc, &in);
+  bson_append_document_end(filter.get(), &id_doc);
+  ScopedBson opts;
+  bson_t proj;
+  bson_append_document_begin(opts.get(), "projection", -1, &proj);
+  bson_append_int32(&proj, "produced_at_us", -1, 1);
+  bson_append_document_end(opts.get(), &proj);
+  mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(collection_.get(), filter.get(), opts.get(), nullptr);
+  const bson_t* doc = nullptr;
+  while (mongoc_cursor_next(cursor, &doc)) {
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, "_id") || !BSON_ITER_HOLDS_UTF8(&it)) continue;
+    std::string id = bson_iter_utf8(&it, nullptr);
+    out[std::move(id)] = bson_iter_init_find(&it, doc, "produced_at_us") ? bson_iter_as_int64(&it) : -1;
+  }
+  bson_error_t err;
+  if (mongoc_cursor_error(cursor, &err)) error = fromBsonError(err, classifyMongoCommandError(err.domain, err.code));
+  mongoc_cursor_destroy(cursor);
+  return out;
+}
+
 std::optional<std::int64_t> MongoDocumentStore::storedVersion(std::string_view id, std::optional<Error>& error) {
   // {_id: id} alone: the only filter shape FerretDB 1.24 pushes down to SQLite.
   ScopedBson filter;
@@ -146,44 +181,7 @@ BulkResult MongoDocumentStore::upsert(std::span<const DocumentWrite> docs) {
   result.items.resize(docs.size());
   if (docs.empty()) return result;
 
-  // ---- phase 0 (FerretDB only): is this batch a redelivery? ----
-  // FerretDB inserts a batch in one SQLite transaction, and when any document collides it
-  // re-inserts that whole chunk one document per transaction (msg_insert.go): a batch of 500
-  // redelivered records took ~90 s on this machine. So on FerretDB a few evenly spaced ids are
-  // looked up first; if any exists, every id is looked up ({_id} point lookups, pushed down)
-  // and only the absent ones are inserted. MongoDB/DocumentDB handle colliding unordered
-  // inserts natively and skip this.
-  std::vector<std::optional<std::int64_t>> known(docs.size());  // stored version, when looked up
-  std::vector<bool> skip_insert(docs.size(), false);
-  if (isFerretDb()) {
-    bool redelivery = false;
-    const std::size_t n = docs.size();
-    for (std::size_t probe : {std::size_t{0}, n / 4, n / 2, 3 * n / 4, n - 1}) {
-      std::optional<Error> e;
-      if (storedVersion(docs[probe].id, e)) redelivery = true;
-      if (e) {
-        result.items.clear();
-        e->disposition = Disposition::Retry;
-        result.error = std::move(e);
-        return result;
-      }
-      if (redelivery) break;
-    }
-    if (redelivery) {
-      for (std::size_t i = 0; i < n; ++i) {
-        std::optional<Error> e;
-        known[i] = storedVersion(docs[i].id, e);
-        if (e) {
-          result.items.clear();
-          e->disposition = Disposition::Retry;
-          result.error = std::move(e);
-          return result;
-        }
-        skip_insert[i] = known[i].has_value();
-      }
-    }
-  }
-
+  std::vector<std::optional<std::int64_t>> known(docs.size());  // stored version, once read
   // ---- phase 1: one unordered bulk of plain inserts (the fast path: new events) ----
   std::vector<std::size_t> exists;  // inputs whose _id is already stored
   ScopedBson bulk_opts;
@@ -192,10 +190,6 @@ BulkResult MongoDocumentStore::upsert(std::span<const DocumentWrite> docs) {
   std::vector<std::size_t> op_to_input;  // bulk op index → docs index
   op_to_input.reserve(docs.size());
   for (std::size_t i = 0; i < docs.size(); ++i) {
-    if (skip_insert[i]) {
-      exists.push_back(i);
-      continue;
-    }
     bson_error_t err;
     if (!mongoc_bulk_operation_insert_with_opts(bulk.get(), docs[i].doc, nullptr, &err)) {
       // The driver refused this document before sending (invalid keys / UTF-8): about its
@@ -271,6 +265,26 @@ BulkResult MongoDocumentStore::upsert(std::span<const DocumentWrite> docs) {
   // ---- phase 2: the _id exists (redelivery, or a re-sent event): replace only if older ----
   const bool ferret = isFerretDb();
   std::optional<Error> down;  // once the DB fails, the remaining lookups are not attempted
+  if (exists.size() > kPointLookupMax) {
+    // One {_id: {$in: [...]}} query instead of one lookup per id. On MongoDB/DocumentDB both
+    // use the _id index. On FerretDB 1.24/SQLite every read by _id scans the table (the _id
+    // index is on `sjson->"_id"`, queries filter on `sjson->'$._id'`, so SQLite never uses it):
+    // one scan per batch instead of one per redelivered record.
+    std::vector<std::string_view> ids;
+    for (std::size_t i : exists) ids.push_back(docs[i].id);
+    std::optional<Error> e;
+    auto found = storedVersions(ids, e);
+    if (e) {
+      result.items.clear();
+      e->disposition = Disposition::Retry;
+      result.error = std::move(e);
+      return result;
+    }
+    for (std::size_t i : exists) {
+      auto it = found.find(std::string(docs[i].id));
+      if (it != found.end()) known[i] = it->second;
+    }
+  }
   for (std::size_t i : exists) {
     auto& item = result.items[i];
     const DocumentWrite& d = docs[i];
@@ -279,7 +293,8 @@ BulkResult MongoDocumentStore::upsert(std::span<const DocumentWrite> docs) {
       continue;
     }
     std::optional<Error> lookup_error;
-    const auto stored = known[i] ? known[i] : storedVersion(d.id, lookup_error);
+    const auto stored =
+        known[i] ? known[i] : exists.size() > kPointLookupMax ? std::nullopt : storedVersion(d.id, lookup_error);
     if (lookup_error) {
       lookup_error->disposition = Disposition::Retry;  // a read failing says nothing about the document
       down = lookup_error;

@@ -304,7 +304,7 @@ TEST(MongoDocumentStoreOnFerretDb, InsertElseReplaceIfOlderNeverOverwritesNewer)
   // one call mixing every case, duplicates first (the order that breaks FerretDB's update)
   EXPECT_EQ(store::upsert(s, {{"a", 200}, {"c", 5}, {"a", 10}, {"d", 1}, {"e", 1}}),
             (std::vector<W>{W::Duplicate, W::Written, W::Duplicate, W::Written, W::Written}));
-  // a mostly-redelivered batch (the phase-0 lookups): only the new ones are written
+  // a mostly-redelivered batch (more than 8 existing ids: one $in read): only new/newer are written
   EXPECT_EQ(store::upsert(s, {{"c", 5}, {"d", 1}, {"f", 1}, {"e", 1}, {"a", 300}}),
             (std::vector<W>{W::Duplicate, W::Duplicate, W::Written, W::Duplicate, W::Written}));
   Mongo db;

@@ -3,7 +3,8 @@
 //  1. One unordered bulk of plain inserts (_id = event_id):
 //       inserted                             → Written   (the common case: a new event)
 //       duplicate key (11000)                → step 2
-//  2. For each document whose _id exists: read its stored produced_at_us ({_id} point lookup);
+//  2. For the documents whose _id exists: read their stored produced_at_us (one $in query,
+//     or point lookups for a handful);
 //       stored ≥ ours                        → Duplicate (redelivery, or an older re-send)
 //       stored < ours                        → replaceOne({_id, produced_at_us: stored}, doc)
 //                                              i.e. compare-and-set on the version read → Written
@@ -15,8 +16,9 @@
 // (a) a multi-statement `update` stops at the first error even when ordered=false, reports
 // every write error at index 0 and reports zero counts — so a dup-key on statement k silently
 // drops statements k+1…n; (b) only an {_id}-only filter is pushed down to SQLite, so the
-// two-key filter scans the whole collection for every statement (measured: 18 docs/s at 2k
-// documents, quadratic). FerretDB's `insert` is correct (unordered, exact indices) and fast.
+// two-key filter is evaluated in Go on every stored document, per statement (measured: 18 docs/s
+// at 2k documents, quadratic); (c) even {_id} reads scan the table (the _id index expression
+// differs from the query's), so reads are batched into one $in per batch. FerretDB's `insert` is correct (unordered, exact indices) and fast.
 // See README.md "FerretDB findings".
 //
 // Not thread-safe: a single-threaded mongoc_client_t, used by the consumer loop only.
@@ -28,6 +30,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <variant>
 
 namespace ca4::worker {
@@ -63,6 +66,10 @@ class MongoDocumentStore final : public DocumentStore {
   // buildInfo has "ferretdbVersion" on FerretDB (cached once known).
   bool isFerretDb();
   std::optional<std::int64_t> storedVersion(std::string_view id, std::optional<Error>& error);
+  std::unordered_map<std::string, std::int64_t> storedVersions(std::span<const std::string_view> ids,
+                                                               std::optional<Error>& error);
+  // Up to this many existing ids are read one by one; more with one $in query.
+  static constexpr std::size_t kPointLookupMax = 8;
 
   std::optional<bool> ferretdb_;
   MongoClient client_;
