@@ -6,7 +6,7 @@
 #pragma once
 
 #include <ca4/worker/holders.h>
-#include <ca4/worker/sigv4.h>
+#include <ca4/common/sigv4.h>
 #include <ca4/worker/stores.h>
 
 #include <memory>

@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-namespace ca4::worker::sigv4 {
+namespace ca4::sigv4 {
 
 struct Credentials {
   std::string access_key_id;
@@ -73,4 +73,4 @@ std::string toHex(std::string_view bytes);
 // "20150830T123600Z" from UTC seconds since the epoch.
 std::string amzDate(std::int64_t unix_seconds);
 
-}  // namespace ca4::worker::sigv4
+}  // namespace ca4::sigv4

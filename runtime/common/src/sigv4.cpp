@@ -1,4 +1,4 @@
-#include "ca4/worker/sigv4.h"
+#include "ca4/common/sigv4.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -9,7 +9,7 @@
 #include <ctime>
 #include <stdexcept>
 
-namespace ca4::worker::sigv4 {
+namespace ca4::sigv4 {
 
 namespace {
 
@@ -194,4 +194,4 @@ Signed SigV4Request::sign(const Credentials& creds, const Scope& scope) const {
   return out;
 }
 
-}  // namespace ca4::worker::sigv4
+}  // namespace ca4::sigv4

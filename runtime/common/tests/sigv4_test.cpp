@@ -1,11 +1,11 @@
 // SigV4 against AWS's published examples: the SigV4 test suite (AKIDEXAMPLE, service
 // "service", us-east-1, 20150830T123600Z) and the S3 documentation's examples (examplebucket,
 // AKIAIOSFODNN7EXAMPLE, 20130524T000000Z).
-#include <ca4/worker/sigv4.h>
+#include <ca4/common/sigv4.h>
 
 #include <gtest/gtest.h>
 
-namespace ca4::worker::sigv4 {
+namespace ca4::sigv4 {
 namespace {
 
 const Credentials kSuiteCreds{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
@@ -119,4 +119,4 @@ TEST(SigV4, AmzDate) {
 }
 
 }  // namespace
-}  // namespace ca4::worker::sigv4
+}  // namespace ca4::sigv4

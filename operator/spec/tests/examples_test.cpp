@@ -1,0 +1,44 @@
+// The shipped specs load cleanly: ca4.yaml with an empty environment, the aws and hosts examples
+// with the variables they reference.
+#include <filesystem>
+
+#include "test_util.h"
+
+namespace ca4::spec {
+namespace {
+
+const std::string kRoot = CA4_SOURCE_DIR;
+
+TEST(Examples, DefaultLocalSpecLoadsWithEmptyEnvironment) {
+  const auto r = loadFile(kRoot + "/ca4.yaml", testing::fakeEnv({}));
+  ASSERT_TRUE(testing::loads(r));
+  EXPECT_EQ(r.pipeline->spec.target, Target::Local);
+  // The commented file states the defaults: writing them out changes nothing.
+  EXPECT_EQ(digest(*r.pipeline),
+            digest(*testing::load(std::string(testing::kHeader) + "metadata: {name: ca4-local}\n")
+                        .pipeline));
+}
+
+const testing::Env kEnv = {{"CA4_MONGO_URI", "mongodb://user:pw@docdb:27017"},
+                           {"CA4_API_KEY", "api-key"},
+                           {"AWS_ACCESS_KEY_ID", "AKIA"},
+                           {"AWS_SECRET_ACCESS_KEY", "sk"},
+                           {"TF_DB_PASSWORD", "pw"},
+                           {"CA4_SSH_PASSPHRASE", "pp"}};
+
+TEST(Examples, AwsExampleLoads) {
+  const auto r = loadFile(kRoot + "/docs/ca4.aws.yaml", testing::fakeEnv(kEnv));
+  ASSERT_TRUE(testing::loads(r));
+  EXPECT_EQ(r.pipeline->spec.target, Target::Aws);
+  EXPECT_EQ(r.pipeline->spec.platform.db.uri.value(), kEnv.at("CA4_MONGO_URI"));
+}
+
+TEST(Examples, HostsExampleLoads) {
+  const auto r = loadFile(kRoot + "/docs/ca4.hosts.yaml", testing::fakeEnv(kEnv));
+  ASSERT_TRUE(testing::loads(r));
+  EXPECT_EQ(r.pipeline->spec.target, Target::Hosts);
+  EXPECT_FALSE(r.pipeline->spec.hosts.nodes.empty());
+}
+
+}  // namespace
+}  // namespace ca4::spec
