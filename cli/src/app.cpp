@@ -108,12 +108,15 @@ class Cli {
       return std::nullopt;
     }
     auto p = std::move(*r.pipeline);
-    if (!g.target.empty()) {
-      if (g.target == "local") p.spec.target = spec::Target::Local;
-      else if (g.target == "aws") p.spec.target = spec::Target::Aws;
-      else if (g.target == "hosts") p.spec.target = spec::Target::Hosts;
-    }
+    applyTarget(p);
     return p;
+  }
+
+  // --target overrides spec.target (after validation of the file as written).
+  void applyTarget(spec::Pipeline& p) const {
+    if (g.target == "local") p.spec.target = spec::Target::Local;
+    else if (g.target == "aws") p.spec.target = spec::Target::Aws;
+    else if (g.target == "hosts") p.spec.target = spec::Target::Hosts;
   }
 
   void error(const std::string& msg, const std::string& fix) {
@@ -297,6 +300,7 @@ class Cli {
       auto r = spec::loadFile(g.file, spec::processEnv());
       if (r.ok()) {
         current = std::move(*r.pipeline);
+        applyTarget(*current);
       } else {
         for (const auto& d : r.diagnostics) error("spec not applied: " + d.str(), "fix the file; the last valid spec stays in force");
       }
@@ -329,7 +333,8 @@ class Cli {
     if (!r.ok()) sc.fix = "fix the lines named (`ca4ctl plan` lists them all)";
     checks.push_back(sc);
     if (r.ok()) {
-      const auto& p = *r.pipeline;
+      auto& p = *r.pipeline;
+      applyTarget(p);
       if (p.spec.target == spec::Target::Local) {
         auto layout = stages::local::resolveLayout(p);
         stages::Check lc;
@@ -430,7 +435,21 @@ int run(int argc, char** argv, std::FILE* out, std::FILE* err) {
   auto* plan = app.add_subcommand("plan", "show what `up` would change; exit 2 if anything, 0 if converged");
   plan->add_option("--stage", cli.g.only, "plan only this stage (repeatable)")
       ->check(CLI::IsMember({"infra", "cluster", "platform", "edge", "monitoring", "verify"}));
-  plan->callback([&] { rc = cli.runEngine(engine::Mode::Plan, "plan", false); });
+  bool show_spec = false;
+  plan->add_flag("--show-spec", show_spec, "print the effective spec (defaults filled, secrets as ${REF}) and exit");
+  plan->callback([&] {
+    if (!show_spec) {
+      rc = cli.runEngine(engine::Mode::Plan, "plan", false);
+      return;
+    }
+    auto p = cli.load();
+    if (!p) {
+      rc = kExitFailed;
+      return;
+    }
+    std::fputs(spec::toYaml(*p).c_str(), out);
+    std::fputs("\n", out);
+  });
   bool purge = false;
   auto* down = app.add_subcommand("down", "stop everything in reverse order (safe to repeat)");
   down->add_flag("--purge", purge, "also delete the local data directory (Kafka log, DB files)");

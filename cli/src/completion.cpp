@@ -17,14 +17,18 @@ _ca4ctl() {
     --target) COMPREPLY=( $(compgen -W "local aws hosts" -- "$cur") ); return ;;
     verify) COMPREPLY=( $(compgen -W "preflight kafka db e2e all" -- "$cur") ); return ;;
     completion) COMPREPLY=( $(compgen -W "bash zsh" -- "$cur") ); return ;;
-    reconcile) COMPREPLY=( $(compgen -W "--watch --interval" -- "$cur") ); return ;;
-    down) COMPREPLY=( $(compgen -W "--purge" -- "$cur") ); return ;;
+    --stage) COMPREPLY=( $(compgen -W "infra cluster platform edge monitoring verify" -- "$cur") ); return ;;
   esac
   local i sub=""
   for ((i=1; i<COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in up|plan|down|status|verify|reconcile|version|doctor|completion) sub=${COMP_WORDS[i]};; esac
   done
-  if [[ -z $sub ]]; then COMPREPLY=( $(compgen -W "$cmds $globals" -- "$cur") ); else COMPREPLY=( $(compgen -W "$globals" -- "$cur") ); fi
+  local extra=""
+  case "$sub" in
+    up) extra="--stage" ;; plan) extra="--stage --show-spec" ;; down) extra="--purge" ;;
+    reconcile) extra="--watch --interval" ;;
+  esac
+  if [[ -z $sub ]]; then COMPREPLY=( $(compgen -W "$cmds $globals" -- "$cur") ); else COMPREPLY=( $(compgen -W "$extra $globals" -- "$cur") ); fi
 }
 complete -F _ca4ctl ca4ctl
 )";
@@ -32,7 +36,7 @@ complete -F _ca4ctl ca4ctl
 
 const char* zshCompletion() {
   return R"(#compdef ca4ctl
-# zsh completion for ca4ctl — put it on $fpath as _ca4ctl, or: source <(ca4ctl completion zsh)
+# zsh completion for ca4ctl: source <(ca4ctl completion zsh)   (e.g. in ~/.zshrc, after compinit)
 _ca4ctl() {
   local -a cmds
   cmds=(
@@ -61,6 +65,8 @@ _ca4ctl() {
         completion) _values 'shell' bash zsh ;;
         reconcile) _arguments '--watch[keep reconciling]' '--interval[seconds between passes]:seconds:' ;;
         down) _arguments '--purge[also delete the local data directory]' ;;
+        up) _arguments '*--stage[run only this stage]:stage:(infra cluster platform edge monitoring verify)' ;;
+        plan) _arguments '*--stage[plan only this stage]:stage:(infra cluster platform edge monitoring verify)' '--show-spec[print the effective spec]' ;;
       esac ;;
   esac
 }

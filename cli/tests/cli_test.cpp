@@ -100,3 +100,67 @@ TEST(Cli, VersionJson) {
   EXPECT_EQ(r.rc, 0);
   EXPECT_EQ(nlohmann::json::parse(r.out)["type"], "version");
 }
+
+// The spec's invalid corpus, through the CLI: exit 1, every expected file:line:col with its path,
+// nothing forbidden (literal secrets) printed.
+TEST(Cli, InvalidCorpusEveryErrorWithFileLineColExit1) {
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(CA4_SPEC_CORPUS_DIR)) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++files;
+    std::ifstream in(entry.path());
+    std::string line;
+    std::vector<std::pair<std::string, std::string>> expect;  // "L:C", path
+    std::vector<std::string> absent;
+    while (std::getline(in, line) && line.rfind("#", 0) == 0) {
+      std::istringstream ls(line);
+      std::string hash, kind, pos, path;
+      ls >> hash >> kind;
+      if (kind == "expect:") {
+        ls >> pos >> path;
+        expect.emplace_back(pos, path);
+      } else if (kind == "absent:") {
+        std::getline(ls >> std::ws, path);
+        absent.push_back(path);
+      }
+    }
+    auto r = ca4ctl({"-f", entry.path().string(), "plan"});
+    EXPECT_EQ(r.rc, ca4::cli::kExitFailed) << entry.path();
+    for (const auto& [pos, path] : expect) {
+      // 0:0 = no position (empty file): printed as "file: …"
+      const std::string where = entry.path().filename().string() + (pos == "0:0" ? "" : ":" + pos) + ": ";
+      auto at = r.err.find(where);
+      EXPECT_NE(at, std::string::npos) << entry.path() << " lacks " << where << "\n" << r.err;
+      if (at != std::string::npos) {
+        EXPECT_NE(r.err.find(path, at), std::string::npos) << entry.path() << " " << path;
+      }
+    }
+    for (const auto& a : absent) EXPECT_EQ((r.out + r.err).find(a), std::string::npos) << entry.path() << " leaks " << a;
+  }
+  EXPECT_GE(files, 20);
+}
+
+TEST(Cli, MissingPrerequisitesAreListedWithFixesNotAHang) {
+  SpecDir d("apiVersion: ca4.dev/v1alpha1\nkind: Pipeline\nspec:\n  local:\n    binDir: /nonexistent/bin\n"
+            "    cacheDir: /nonexistent/cache\n    dataDir: .ca4/local\n");
+  auto r = ca4ctl({"-f", d.file(), "up"});
+  EXPECT_EQ(r.rc, ca4::cli::kExitFailed);
+  const auto all = r.out + r.err;
+  EXPECT_NE(all.find("missing prerequisites"), std::string::npos) << all;
+  EXPECT_NE(all.find("make build"), std::string::npos) << all;
+  EXPECT_NE(all.find("scripts/install-services.sh"), std::string::npos) << all;
+  auto doc = ca4ctl({"-f", d.file(), "doctor"});
+  EXPECT_EQ(doc.rc, ca4::cli::kExitFailed);
+  EXPECT_NE(doc.out.find("✗ doctor    prerequisites"), std::string::npos) << doc.out;
+}
+
+TEST(Cli, ShowSpecPrintsTheEffectiveSpecWithoutSecretValues) {
+  SpecDir d("apiVersion: ca4.dev/v1alpha1\nkind: Pipeline\nspec:\n  edge:\n    processor: {apiKey: \"${CA4_CLI_TEST_KEY}\"}\n");
+  ::setenv("CA4_CLI_TEST_KEY", "very-secret-value-123", 1);
+  auto r = ca4ctl({"-f", d.file(), "plan", "--show-spec"});
+  ::unsetenv("CA4_CLI_TEST_KEY");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("partitions: 3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("${CA4_CLI_TEST_KEY}"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("very-secret-value-123"), std::string::npos);
+}

@@ -217,7 +217,11 @@ std::vector<Component> edgeComponents(const spec::Pipeline& p, const Layout& l,
       "--db", db.database, "--collection", db.collection,
       "--batch-size", std::to_string(e.worker.batch_size),
       "--batch-ms", std::to_string(e.worker.batch_timeout.count()),
-      "--metrics-listen", loop(ports.worker_metrics)};
+      "--metrics-listen", loop(ports.worker_metrics),
+      // Static group membership: a worker restarted after a crash takes its partitions back at
+      // once instead of waiting out the dead member's session (45 s by default).
+      "--kafka-opt", "group.instance.id=" + p.metadata.name + "-worker-0",
+      "--kafka-opt", "session.timeout.ms=15000"};
   // The DB URI goes through the environment (CA4_MONGO_URI), never argv: argv is world-readable
   // in /proc. Locally it is the embedded DB, which has no password.
   std::map<std::string, std::string> env = {{"CA4_MONGO_URI", "mongodb://" + loop(ports.db) + "/"}};

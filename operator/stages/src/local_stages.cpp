@@ -128,18 +128,19 @@ class LocalServicesStage : public engine::Stage {
   }
 
   Status destroy(StageContext& ctx) override {
-    auto procs = ctx.data.value("processes", nlohmann::json::object());
-    // reverse start order
+    // reverse start order; record() also finds processes a killed ca4ctl started but never
+    // recorded in state.json (their pid files)
     std::vector<std::string> names = order();
     for (auto it = names.rbegin(); it != names.rend(); ++it) {
-      if (!procs.contains(*it)) continue;
-      auto rec = drivers::local::ProcessRecord::fromJson(procs[*it]);
+      auto rec = record(ctx, *it);
       if (rec && drivers::local::alive(*rec)) {
         ctx.progress(*it + ": stopping (pid " + std::to_string(rec->pid) + ")");
         if (auto s = drivers::local::stop(*rec, std::chrono::seconds(30)); !s) return s;
         ctx.progress(*it + ": stopped");
       }
-      ctx.data["processes"].erase(*it);
+      if (ctx.data.contains("processes")) ctx.data["processes"].erase(*it);
+      std::error_code ec;
+      fs::remove(pidFile(ctx, *it), ec);
     }
     return engine::okStatus();
   }
@@ -199,9 +200,32 @@ class LocalServicesStage : public engine::Stage {
     return nullptr;
   }
 
+  // <data_dir>/<name>.pid: written the moment a process starts, before readiness, so a ca4ctl
+  // killed mid-start leaves a trail the next run adopts instead of starting a duplicate.
+  static std::string pidFile(StageContext& ctx, const std::string& name) {
+    return localDataDir(ctx.pipeline) + "/" + name + ".pid";
+  }
+
+  // The process ca4 runs for `name`: from state.json, else (adopted) from its pid file. The
+  // adopted record is copied into the stage data so plan/status see its config digest.
   static std::optional<drivers::local::ProcessRecord> record(StageContext& ctx, const std::string& name) {
-    if (!ctx.data.contains("processes") || !ctx.data["processes"].contains(name)) return std::nullopt;
-    return drivers::local::ProcessRecord::fromJson(ctx.data["processes"][name]);
+    if (ctx.data.contains("processes") && ctx.data["processes"].contains(name)) {
+      auto rec = drivers::local::ProcessRecord::fromJson(ctx.data["processes"][name]);
+      if (rec && drivers::local::alive(*rec)) return rec;
+    }
+    std::string text = readFile(pidFile(ctx, name));
+    if (!text.empty()) {
+      auto j = nlohmann::json::parse(text, nullptr, false);
+      auto rec = drivers::local::ProcessRecord::fromJson(j);
+      if (rec && drivers::local::alive(*rec)) {
+        ctx.data["processes"][name] = j;
+        return rec;
+      }
+    }
+    if (ctx.data.contains("processes") && ctx.data["processes"].contains(name)) {
+      return drivers::local::ProcessRecord::fromJson(ctx.data["processes"][name]);  // dead: for messages
+    }
+    return std::nullopt;
   }
 
   Status startComponent(StageContext& ctx, const Layout& l, const Component& c) {
@@ -218,6 +242,9 @@ class LocalServicesStage : public engine::Stage {
     j["configDigest"] = c.configDigest();
     j["port"] = c.port;
     ctx.data["processes"][c.name] = j;
+    if (auto s = writeFile(pidFile(ctx, c.name), j.dump() + "\n", fs::perms::owner_read | fs::perms::owner_write); !s) {
+      return s;
+    }
     ctx.progress(c.name + ": started (pid " + std::to_string(rec->pid) + ", port " + std::to_string(c.port) + ")",
                  {{"component", c.name}, {"pid", rec->pid}, {"port", c.port}, {"log", c.process.log_file}});
     auto t0 = ctx.clock.now();
@@ -341,7 +368,7 @@ class LocalEdgeStage final : public LocalServicesStage {
     if (broker_down) {
       // plan on a stopped pipeline: the broker starts first, then the topics are created
       for (auto [topic, parts] : {std::pair{k.topic, k.partitions}, std::pair{k.dlq_topic, 1}}) {
-        out.push_back({"create", "topic/" + topic, std::to_string(parts) + " partitions (broker not running yet)"});
+        out.push_back({"create", "topic/" + topic, std::to_string(parts) + (parts == 1 ? " partition" : " partitions") + " (broker not running yet)"});
       }
     }
     for (auto [topic, parts] : {std::pair{k.topic, k.partitions}, std::pair{k.dlq_topic, 1}}) {
@@ -351,7 +378,7 @@ class LocalEdgeStage final : public LocalServicesStage {
       auto t = admin->describeTopic(topic);
       if (!t) return t.error();
       if (!t->has_value()) {
-        out.push_back({"create", "topic/" + topic, std::to_string(parts) + " partitions"});
+        out.push_back({"create", "topic/" + topic, std::to_string(parts) + (parts == 1 ? " partition" : " partitions")});
       } else if ((*t)->partitions < parts) {
         out.push_back({"update", "topic/" + topic,
                        "partitions " + std::to_string((*t)->partitions) + " → " + std::to_string(parts)});

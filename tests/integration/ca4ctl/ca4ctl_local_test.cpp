@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -82,7 +83,8 @@ class Ca4ctlLocal : public ::testing::Test {
     auto state = slurp(dir() / ".ca4/state.json");
     if (!state.empty()) {
       for (const auto& [stage, rec] : json::parse(state)["stages"].items()) {
-        for (const auto& [name, p] : rec["data"].value("processes", json::object()).items()) {
+        const json procs = rec["data"].contains("processes") ? rec["data"]["processes"] : json::object();
+        for (const auto& [name, p] : procs.items()) {
           ::kill(-p["pid"].get<int>(), SIGKILL);
         }
       }
@@ -126,15 +128,25 @@ class Ca4ctlLocal : public ::testing::Test {
     std::map<std::string, int> pids;
     auto state = json::parse(slurp(dir() / ".ca4/state.json"));
     for (const auto& [stage, rec] : state["stages"].items()) {
-      for (const auto& [name, p] : rec["data"].value("processes", json::object()).items()) {
+      const json procs = rec["data"].contains("processes") ? rec["data"]["processes"] : json::object();
+        for (const auto& [name, p] : procs.items()) {
         pids[name] = p["pid"].get<int>();
       }
     }
     return pids;
   }
 
-  static bool pidAlive(int pid) { return fs::exists("/proc/" + std::to_string(pid)); }
+  // Running = exists and is not a zombie (services are reparented to init, which may reap late).
+  static bool pidAlive(int pid) {
+    std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+    auto close = stat.rfind(')');
+    if (stat.empty() || close == std::string::npos || close + 2 >= stat.size()) return false;
+    char state = stat[close + 2];
+    return state != 'Z' && state != 'X';
+  }
 };
+
+}  // namespace
 
 TEST_F(Ca4ctlLocal, A_UpVerifyIdempotentRepairDown) {
   // 1. up from nothing, as JSON lines
@@ -187,7 +199,7 @@ TEST_F(Ca4ctlLocal, A_UpVerifyIdempotentRepairDown) {
 
   // 4. kill the worker → status notices (exit 3) → plan exit 2 → up repairs only the worker
   ASSERT_EQ(::kill(pids["worker"], SIGKILL), 0);
-  for (int i = 0; i < 50 && fs::exists("/proc/" + std::to_string(pids["worker"])); ++i) {
+  for (int i = 0; i < 50 && pidAlive(pids["worker"]); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   auto status = ca4ctl({"status"});
@@ -222,7 +234,7 @@ TEST_F(Ca4ctlLocal, A_UpVerifyIdempotentRepairDown) {
   auto down = ca4ctl({"-o", "json", "down"});
   EXPECT_EQ(down.rc, 0);
   jsonLines(down.out);
-  for (const auto& [name, pid] : after) EXPECT_FALSE(fs::exists("/proc/" + std::to_string(pid))) << name;
+  for (const auto& [name, pid] : after) EXPECT_FALSE(pidAlive(pid)) << name;
   EXPECT_EQ(ca4ctl({"down"}).rc, 0);
   EXPECT_EQ(ca4ctl({"status"}).rc, 3);
 }
@@ -237,16 +249,14 @@ TEST_F(Ca4ctlLocal, B_KilledMidUpConvergesAndLockRefusesASecondRun) {
     ::execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
     _exit(127);
   }
-  // While it runs, a second up is refused with the holder's pid.
-  bool refused = false;
-  for (int i = 0; i < 100 && !refused; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto second = ca4ctl({"up"});
-    if (second.rc == 4) {
-      refused = true;
-      EXPECT_NE(second.err.find("pid " + std::to_string(pid)), std::string::npos) << second.err;
-    }
+  // While it runs (it holds the lock once the lock file names it), a second up is refused with
+  // the holder's pid.
+  for (int i = 0; i < 100 && slurp(dir() / ".ca4/state.lock").find(std::to_string(pid)) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  auto second = ca4ctl({"up"});
+  bool refused = second.rc == 4;
+  EXPECT_NE(second.err.find("pid " + std::to_string(pid)), std::string::npos) << second.err;
   EXPECT_TRUE(refused);
   std::this_thread::sleep_for(std::chrono::seconds(4));  // mid-way: Kafka is usually starting
   ::kill(-pid, SIGKILL);
@@ -283,7 +293,61 @@ TEST_F(Ca4ctlLocal, C_PortConflictIsAClearErrorNotAHang) {
   EXPECT_EQ(ca4ctl({"down"}).rc, 0);
 }
 
-TEST_F(Ca4ctlLocal, D_JsonEverywhereAndNoSecretLeaks) {
+TEST_F(Ca4ctlLocal, D_WatchRepairsDriftAndStopsOnSigterm) {
+  ASSERT_EQ(ca4ctl({"up"}).rc, 0);
+  auto before = recordedPids();
+  std::string cmd = "cd '" + dir().string() + "' && CA4_IT_API_KEY='" + secret_ + "' exec '" + bin() +
+                    "/ca4ctl' -o json reconcile --watch --interval 2 >watch.jsonl 2>watch.err";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
+    _exit(127);
+  }
+  auto waitFor = [&](const std::function<bool()>& cond, int seconds) {
+    for (int i = 0; i < seconds * 10; ++i) {
+      if (cond()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  // drift 1: a killed process is restarted by the loop
+  ASSERT_EQ(::kill(before["processor"], SIGKILL), 0);
+  EXPECT_TRUE(waitFor([&] {
+    auto now = recordedPids();
+    return now.count("processor") && now["processor"] != before["processor"] && pidAlive(now["processor"]);
+  }, 60)) << slurp(dir() / "watch.jsonl");
+  // drift 2: an edited spec is applied (Prometheus gets a new scrape interval → restart)
+  auto spec = slurp(dir() / "ca4.yaml");
+  auto pos = spec.find("scrapeInterval: 2s");
+  ASSERT_NE(pos, std::string::npos);
+  spec.replace(pos, 18, "scrapeInterval: 3s");
+  std::ofstream(dir() / "ca4.yaml") << spec;
+  EXPECT_TRUE(waitFor([&] {
+    auto now = recordedPids();
+    return now["prometheus"] != before["prometheus"] && pidAlive(now["prometheus"]);
+  }, 60)) << slurp(dir() / "watch.jsonl");
+  EXPECT_NE(slurp(dir() / ".ca4/local/prometheus.yml").find("scrape_interval: 3s"), std::string::npos);
+  // stops cleanly on SIGTERM
+  ::kill(pid, SIGTERM);
+  int st = 0;
+  bool exited = waitFor([&] { return ::waitpid(pid, &st, WNOHANG) == pid; }, 60);
+  if (!exited) ::kill(-pid, SIGKILL), ::waitpid(pid, &st, 0);
+  EXPECT_TRUE(exited);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  auto lines = jsonLines(slurp(dir() / "watch.jsonl"));
+  all_output_.push_back(slurp(dir() / "watch.jsonl") + slurp(dir() / "watch.err"));
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back()["type"], "watch.stopped");
+  bool spec_changed = false;
+  for (const auto& l : lines) spec_changed = spec_changed || l["type"] == "spec.changed";
+  EXPECT_TRUE(spec_changed);
+  // the lock is free again
+  EXPECT_EQ(ca4ctl({"up"}).rc, 0);
+  EXPECT_EQ(ca4ctl({"down"}).rc, 0);
+}
+
+TEST_F(Ca4ctlLocal, E_JsonEverywhereAndNoSecretLeaks) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"-o", "json", "version"}, {"-o", "json", "doctor"}, {"-o", "json", "plan"}, {"-o", "json", "status"}}) {
     auto r = ca4ctl(args);
