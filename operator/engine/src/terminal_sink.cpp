@@ -189,7 +189,9 @@ struct TerminalSink::Impl {
         println(line);
       }
     }
-    std::string last = e.status + " in " + formatDuration(e.duration_ms);
+    // plan changes nothing, so "Ready" would mislead: say what was done
+    const bool planned = str(e.fields, "mode") == "plan" && e.status == "Ready";
+    std::string last = (planned ? std::string("Plan complete") : e.status) + " in " + formatDuration(e.duration_ms);
     if (!e.message.empty()) last += ": " + e.message;
     println(last);
     rows.clear();
