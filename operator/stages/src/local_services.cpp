@@ -1,6 +1,7 @@
 #include "ca4/stages/local_services.h"
 
-#include <openssl/evp.h>
+#include "ca4/common/sigv4.h"
+
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -11,19 +12,6 @@ namespace ca4::stages::local {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string sha256Hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
 
 std::string port(std::uint16_t p) { return std::to_string(p); }
 std::string loop(std::uint16_t p) { return "127.0.0.1:" + port(p); }
@@ -37,8 +25,8 @@ std::string Component::configDigest() const {
   s += '\1';
   for (const auto& [k, v] : process.env) s += k + '\0';  // names only: values may be secrets
   s += '\1';
-  for (const auto& [path, content] : files) s += path + '\0' + sha256Hex(content) + '\0';
-  return "sha256:" + sha256Hex(s);
+  for (const auto& [path, content] : files) s += path + '\0' + sigv4::sha256Hex(content) + '\0';
+  return "sha256:" + sigv4::sha256Hex(s);
 }
 
 std::string kafkaLog4j2() {
