@@ -68,6 +68,8 @@ class LocalServicesStage : public engine::Stage {
     changes = std::move(*pre);
     bool all_running = true;
     for (const auto& c : components(ctx.pipeline, *layout)) {
+      // a pre-change may already restart it (a running processor, for a new API key)
+      if (find(changes, "process/" + c.name)) continue;
       auto rec = record(ctx, c.name);
       if (rec && drivers::local::alive(*rec)) {
         if (ctx.data["processes"][c.name].value("configDigest", "") != c.configDigest()) {
@@ -395,11 +397,15 @@ class LocalEdgeStage final : public LocalServicesStage {
       // The detail never shows the key; only that it is (re)written.
       out.push_back({"create", "secret/api-key", have.empty() ? "generate the local API key (0600)"
                                                               : "API key changed in the environment"});
+      // the processor reads the key file at start: a running one must restart to use the new key
+      if (auto rec = record(ctx, "processor"); rec && drivers::local::alive(*rec)) {
+        out.push_back({"restart", "process/processor", "API key changed"});
+      }
     }
     return out;
   }
 
-  Status applyPre(StageContext& ctx, const Layout& l, const std::vector<Change>& changes) override {
+  Status applyPre(StageContext& ctx, const Layout&, const std::vector<Change>& changes) override {
     const auto& p = ctx.pipeline;
     const auto& k = p.spec.edge.kafka;
     for (auto [topic, parts] : {std::pair{k.topic, k.partitions}, std::pair{k.dlq_topic, 1}}) {
@@ -415,16 +421,6 @@ class LocalEdgeStage final : public LocalServicesStage {
       std::string content = want ? *want : "local:" + randomKey() + "\n";
       if (auto s = writeFile(apiKeysFile(p), content, fs::perms::owner_read | fs::perms::owner_write); !s) return s;
       ctx.progress("API key written to " + apiKeysFile(p) + " (0600)");
-      // the processor reads the key file at start: restart it if it runs
-      if (auto rec = record(ctx, "processor"); rec && drivers::local::alive(*rec) &&
-                                                 !find(changes, "process/processor")) {
-        (void)drivers::local::stop(*rec, std::chrono::seconds(30));
-        for (const auto& c : components(p, l)) {
-          if (c.name == "processor") {
-            if (auto s = startComponent(ctx, l, c); !s) return s;
-          }
-        }
-      }
     }
     return engine::okStatus();
   }

@@ -7,6 +7,17 @@
 
 namespace ca4::stages::local {
 
+engine::Status httpOk(const std::string& url, const std::string& path, std::chrono::milliseconds timeout) {
+  drivers::http::HttpClient http;
+  auto r = http.get(url + path, timeout);
+  if (!r) return r.error();
+  if (r->status != 200) {
+    return engine::Error::retryable("GET " + path + " answered " + std::to_string(r->status) +
+                                    (r->body.empty() ? "" : ": " + r->body.substr(0, 200)));
+  }
+  return engine::okStatus();
+}
+
 engine::Status probe(const Component& c) {
   using engine::Error;
   if (!drivers::local::tcpOpen("127.0.0.1", c.port)) {
@@ -27,15 +38,12 @@ engine::Status probe(const Component& c) {
       if (!db) return db.error();
       return db->ping();
     }
-    case Probe::HttpAny:
-    case Probe::HttpOk: {
+    case Probe::HttpOk:
+      return httpOk("http://" + hostport, c.probe_path, std::chrono::seconds(2));
+    case Probe::HttpAny: {
       drivers::http::HttpClient http;
       auto r = http.get("http://" + hostport + c.probe_path, std::chrono::seconds(2));
-      if (!r) return r.error();
-      if (c.probe == Probe::HttpOk && r->status != 200) {
-        return Error::retryable("GET " + c.probe_path + " answered " + std::to_string(r->status));
-      }
-      return engine::okStatus();
+      return r ? engine::okStatus() : engine::Status(r.error());
     }
   }
   return engine::okStatus();

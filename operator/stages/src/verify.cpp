@@ -11,8 +11,11 @@
 #include "ca4/drivers/kafka/admin.h"
 #include "ca4/drivers/mongo/probe.h"
 #include "ca4/drivers/s3/client.h"
+#include "ca4/engine/clock.h"
+#include "probes.h"
 
 namespace ca4::stages {
+using local::httpOk;
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -32,17 +35,6 @@ Check make(std::string name, Clock::time_point t0, const engine::Status& s, std:
   return c;
 }
 
-engine::Status httpOk(const std::string& url, const std::string& path) {
-  drivers::http::HttpClient http;
-  auto r = http.get(url + path, std::chrono::seconds(3));
-  if (!r) return r.error();
-  if (r->status != 200) {
-    return engine::Error::retryable("GET " + path + " answered " + std::to_string(r->status) +
-                                    (r->body.empty() ? "" : ": " + r->body.substr(0, 200)));
-  }
-  return engine::okStatus();
-}
-
 engine::Result<drivers::s3::Client> s3Client(const Endpoints& e) {
   drivers::s3::ClientOptions o;
   o.endpoint = e.s3_endpoint;
@@ -51,14 +43,6 @@ engine::Result<drivers::s3::Client> s3Client(const Endpoints& e) {
   o.credentials.secret_access_key = e.s3_secret_key;
   o.timeout = std::chrono::seconds(5);
   return drivers::s3::Client::create(std::move(o));
-}
-
-std::string rfc3339(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string randomHex(int bytes) {
@@ -231,7 +215,7 @@ std::vector<Check> verifyE2e(const spec::Pipeline& p, const Endpoints& e, const 
   req.method = "POST";
   req.url = e.processor_url + "/v1/metadata";
   req.headers = {{"Authorization", "Bearer " + e.api_key}, {"Content-Type", "application/json"}};
-  req.body = verifyEvent(id, rfc3339(now));
+  req.body = verifyEvent(id, engine::rfc3339(std::chrono::system_clock::from_time_t(now)));
   req.timeout = std::chrono::seconds(15);
   if (progress) progress("POST /v1/metadata event_id=" + id);
   auto r = http.request(req);

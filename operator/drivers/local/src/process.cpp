@@ -1,5 +1,7 @@
 #include "ca4/drivers/local/process.h"
 
+#include "ca4/engine/clock.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -20,15 +22,6 @@ namespace ca4::drivers::local {
 namespace {
 
 using engine::Error;
-
-std::string nowRfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // Everything the grandchild needs, prepared before fork (no allocation after fork).
 struct ExecPlan {
@@ -182,7 +175,7 @@ engine::Result<ProcessRecord> start(const ProcessSpec& spec) {
   }
   ProcessRecord r;
   r.pid = pid;
-  r.started_at = nowRfc3339();
+  r.started_at = engine::rfc3339(std::chrono::system_clock::now());
   r.log_file = spec.log_file;
   if (auto st = readProcStat(pid)) r.start_ticks = st->start_ticks;
   return r;
