@@ -458,10 +458,12 @@ void Runner::runForward() {
       return;
     }
     const auto start = clock_.now();
-    if (auto reason = s.skipReason(p_)) {
-      finishStage({name, "Skipped", *reason, {}, {}, 0}, start, persist);
-    } else if (auto why = blockedBy(s)) {
+    // Blocked before Skipped: a skipped stage passes its dependencies' failure on, so a stage
+    // after it (verify after a disabled monitoring) does not run against a stalled edge.
+    if (auto why = blockedBy(s)) {
       finishStage({name, "Blocked", *why, {}, {}, 0}, start, persist);
+    } else if (auto reason = s.skipReason(p_)) {
+      finishStage({name, "Skipped", *reason, {}, {}, 0}, start, persist);
     } else {
       emit(event("stage.start", name));
       StageOutcome so;

@@ -200,6 +200,22 @@ TEST_F(EngineTest, TerminalErrorStallsAndBlocksDependents) {
   EXPECT_EQ(state.history[0].stages["b"], "Stalled");
 }
 
+TEST_F(EngineTest, SkippedStageAfterAStalledOnePassesTheBlockOn) {
+  add("edge");
+  auto* mon = add("monitoring", {"edge"});
+  auto* verify = add("verify", {"monitoring"});
+  mon->skip = "spec.monitoring.enabled is false";
+  fakes["edge"]->on_plan = [](StageContext&, int) -> Result<std::vector<Change>> {
+    return Error::terminal("processor: exited during start", "see its log");
+  };
+  const auto out = run();
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(find(out, "edge")->condition, "Stalled");
+  EXPECT_EQ(find(out, "monitoring")->condition, "Blocked");
+  EXPECT_EQ(find(out, "verify")->condition, "Blocked");
+  EXPECT_EQ(verify->plans, 0) << "verify must not run against a stalled edge";
+}
+
 TEST_F(EngineTest, RetryableTwiceThenReady) {
   auto* a = add("a");
   a->on_plan = [a](StageContext&, int n) -> Result<std::vector<Change>> {
