@@ -17,6 +17,7 @@ PACKAGES=(
   prometheus-cpp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev prometheus wrk nginx-light libnginx-mod-http-echo hyperfine
+  python3-yaml strace
   # services: Kafka runs on Java 17, its jars come through Maven (scripts/install-services.sh)
   openjdk-17-jre-headless maven
 )
@@ -60,5 +61,7 @@ go=$(command -v go || true)
 if [[ -z $go ]]; then
   say "warning: no Go toolchain (needed by scripts/install-services.sh for FerretDB): install Go >= 1.22 in /usr/local/go"
 fi
+command -v kubectl >/dev/null 2>&1 \
+  || say "warning: kubectl missing (the Kubernetes tests observe the cluster with it, and bench/ compares with it); the machine images carry it"
 python3 -c 'import venv' 2>/dev/null \
   || say "warning: python3 with venv missing (needed for the S3 server): apt-get install python3-venv"

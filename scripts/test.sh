@@ -15,6 +15,8 @@ step() { printf '\n==> %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
 if has deps; then
   step "installing system packages"; scripts/install-deps.sh
   step "installing services (Kafka, FerretDB, S3)"; scripts/install-services.sh
+  step "installing the Kubernetes control plane for the tests (tests/testbed; cold: a Go build)"
+  tests/testbed/install-control-plane.sh
 fi
 if has build || has unit || has integration; then
   step "building (build/)"
@@ -26,7 +28,7 @@ if has unit; then
   ctest --test-dir build -L unit --output-on-failure -j "$jobs"
 fi
 if has integration; then
-  step "integration tests (real Kafka, FerretDB, S3)"
+  step "integration tests (real Kafka, FerretDB, S3, Kubernetes control plane)"
   ctest --test-dir build -L integration --output-on-failure
 fi
 if has asan; then

@@ -117,6 +117,7 @@ class Cli {
     if (g.target == "local") p.spec.target = spec::Target::Local;
     else if (g.target == "aws") p.spec.target = spec::Target::Aws;
     else if (g.target == "hosts") p.spec.target = spec::Target::Hosts;
+    else if (g.target == "kubernetes") p.spec.target = spec::Target::Kubernetes;
   }
 
   void error(const std::string& msg, const std::string& fix) {
@@ -423,7 +424,7 @@ int run(int argc, char** argv, std::FILE* out, std::FILE* err) {
   app.add_option("-f,--file", cli.g.file, "spec file")->envname("CA4_SPEC");
   app.add_option("-o,--output", cli.g.output, "table (humans) or json (one JSON object per line)")
       ->check(CLI::IsMember({"table", "json"}));
-  app.add_option("--target", cli.g.target, "override spec.target")->check(CLI::IsMember({"local", "aws", "hosts"}));
+  app.add_option("--target", cli.g.target, "override spec.target")->check(CLI::IsMember({"local", "aws", "hosts", "kubernetes"}));
   app.add_flag("--dry-run", cli.g.dry_run, "up: show the plan, change nothing");
   app.add_flag("-v,--verbose", cli.g.verbose, "more detail (progress lines, log paths)");
 

@@ -14,7 +14,7 @@ _ca4ctl() {
   case "$prev" in
     -f|--file) COMPREPLY=( $(compgen -f -X '!*.y*ml' -- "$cur") $(compgen -d -- "$cur") ); return ;;
     -o|--output) COMPREPLY=( $(compgen -W "table json" -- "$cur") ); return ;;
-    --target) COMPREPLY=( $(compgen -W "local aws hosts" -- "$cur") ); return ;;
+    --target) COMPREPLY=( $(compgen -W "local aws hosts kubernetes" -- "$cur") ); return ;;
     verify) COMPREPLY=( $(compgen -W "preflight kafka db e2e all" -- "$cur") ); return ;;
     completion) COMPREPLY=( $(compgen -W "bash zsh" -- "$cur") ); return ;;
     --stage) COMPREPLY=( $(compgen -W "infra cluster platform edge monitoring verify" -- "$cur") ); return ;;
@@ -53,7 +53,7 @@ _ca4ctl() {
   _arguments -C \
     '(-f --file)'{-f,--file}'[spec file]:spec:_files -g "*.y(a|)ml"' \
     '(-o --output)'{-o,--output}'[output format]:format:(table json)' \
-    '--target[override spec.target]:target:(local aws hosts)' \
+    '--target[override spec.target]:target:(local aws hosts kubernetes)' \
     '--dry-run[plan only, change nothing]' \
     '(-v --verbose)'{-v,--verbose}'[more detail]' \
     '1:command:->cmd' '*::arg:->args'

@@ -3,17 +3,19 @@
 # kube-controller-manager, kube-scheduler and KWOK (fake nodes that run pods as Running/Ready).
 # Binaries come from tests/testbed/install-control-plane.sh.
 #
-#   control-plane.sh up --data-dir D --port P [--etcd-port E] [--nodes N] [--timeout S]
+#   control-plane.sh up --data-dir D --port P [--etcd-port E] [--nodes N] [--pvs N] [--timeout S]
 #       generates certificates (openssl) and kubeconfigs in D, starts everything, creates N fake
-#       nodes (default 1) and waits until /readyz is ok, the nodes are Ready and the default
-#       ServiceAccount exists. The apiserver serves https://127.0.0.1:P; etcd listens on
+#       nodes (default 1) and N PersistentVolumes (default 8: hostPath under D/pv, 20Gi, RWO, no
+#       StorageClass, so StatefulSets' claims bind) and waits until /readyz is ok, the nodes are
+#       Ready and the default ServiceAccount exists. The apiserver serves https://127.0.0.1:P; etcd listens on
 #       127.0.0.1:E (default P+1) with its peer port on E+1. Prints the time to ready.
 #   control-plane.sh down --data-dir D        stops what `up` started (pids in D/run); idempotent
 #   control-plane.sh kubeconfig --data-dir D  prints the path of the admin kubeconfig (context ca4)
 #
 # Authorization is Node,RBAC; the admin client certificate is in group system:masters.
-# Fake nodes get InternalIP 127.0.0.1 and pods get IPs from 127.1.0.1/16 (--pod-cidr), so that a
-# stray connection to a node or a pod stays on loopback.
+# Fake nodes get InternalIP 127.0.0.1 and pods get IPs from 10.244.0.1/16 (--pod-cidr): nothing
+# listens there (no route leaves this machine), and unlike loopback addresses they are valid
+# endpoints, so Services get EndpointSlices as on a real cluster.
 # Environment: CA4_CACHE (default ~/.cache/ca4), CA4_K8S_BIN (overrides the binaries' folder).
 set -euo pipefail
 
@@ -25,16 +27,17 @@ say() { printf '[control-plane] %s\n' "$*"; }
 die() { printf '[control-plane] error: %s\n' "$*" >&2; exit 1; }
 ms() { date +%s%3N; }
 secs() { local d=$(( $(ms) - $1 )); printf '%d.%03d' $((d / 1000)) $((d % 1000)); }
-usage() { sed -n '2,18p' "$0"; }
+usage() { sed -n '2,22p' "$0"; }
 
 cmd=${1:-}; [[ $# -gt 0 ]] && shift
-dir="" port="" etcd_port="" nodes=1 timeout=120 pod_cidr=127.1.0.1/16
+dir="" port="" etcd_port="" nodes=1 pvs=8 timeout=120 pod_cidr=10.244.0.1/16
 while [[ $# -gt 0 ]]; do
   case $1 in
     --data-dir) dir=${2:?}; shift 2 ;;
     --port) port=${2:?}; shift 2 ;;
     --etcd-port) etcd_port=${2:?}; shift 2 ;;
     --nodes) nodes=${2:?}; shift 2 ;;
+    --pvs) pvs=${2:?}; shift 2 ;;
     --timeout) timeout=${2:?}; shift 2 ;;
     --pod-cidr) pod_cidr=${2:?}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -258,9 +261,15 @@ EOF
       || die "creating node $name failed"
   done
   for ((i = 0; i < nodes; i++)); do wait_for "node kwok-node-$i Ready" node_ready "kwok-node-$i" "$since"; done
+  for ((i = 0; i < pvs; i++)); do
+    name="ca4-testbed-pv-$i"
+    api GET "/api/v1/persistentvolumes/$name" >/dev/null 2>&1 || api POST /api/v1/persistentvolumes \
+      "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolume\",\"metadata\":{\"name\":\"$name\"},\"spec\":{\"capacity\":{\"storage\":\"20Gi\"},\"accessModes\":[\"ReadWriteOnce\"],\"hostPath\":{\"path\":\"$dir/pv/$i\"}}}" >/dev/null \
+      || die "creating PersistentVolume $name failed"
+  done
   wait_for "ServiceAccount default/default" api GET /api/v1/namespaces/default/serviceaccounts/default
   trap - EXIT
-  say "ready in $(secs "$t0") s: https://127.0.0.1:$port, etcd 127.0.0.1:$etcd_port, $nodes fake node(s), kubeconfig $dir/kubeconfig (context ca4)"
+  say "ready in $(secs "$t0") s: https://127.0.0.1:$port, etcd 127.0.0.1:$etcd_port, $nodes fake node(s), $pvs PV(s), kubeconfig $dir/kubeconfig (context ca4)"
 }
 
 case $cmd in

@@ -26,6 +26,8 @@ std::string targetName(spec::Target t) {
       return "aws";
     case spec::Target::Hosts:
       return "hosts";
+    case spec::Target::Kubernetes:
+      return "kubernetes";
   }
   return "unknown";
 }

@@ -228,6 +228,10 @@ struct TerminalSink::Impl {
                          str(e.fields, "action") + " " + str(e.fields, "object");
       if (!detail.empty()) line += "  (" + detail + ")";
       println(line);
+      if (const auto d = e.fields.find("diff"); d != e.fields.end() && d->is_array()) {
+        for (const auto& l : *d)
+          if (l.is_string()) println("      " + l.get<std::string>());
+      }
     } else if (t == "stage.retry") {
       const std::string text = "retry " + str(e.fields, "attempt") + " in " +
                                formatDuration(num(e.fields, "delay_ms")) + ": " +

@@ -15,8 +15,8 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 
 constexpr IntRange kPort{1, 65535};
-constexpr std::array<std::pair<std::string_view, Target>, 3> kTargets{
-    {{"local", Target::Local}, {"aws", Target::Aws}, {"hosts", Target::Hosts}}};
+constexpr std::array<std::pair<std::string_view, Target>, 4> kTargets{
+    {{"local", Target::Local}, {"aws", Target::Aws}, {"hosts", Target::Hosts}, {"kubernetes", Target::Kubernetes}}};
 constexpr std::array<std::pair<std::string_view, InstallMode>, 2> kInstallModes{
     {{"online", InstallMode::Online}, {"airgap", InstallMode::Airgap}}};
 constexpr std::array<std::pair<std::string_view, HostKeyPolicy>, 2> kHostKeyPolicies{
@@ -91,6 +91,11 @@ void decodeCluster(Context& ctx, const YAML::Node& n, Cluster& c) {
   r.strList("tlsSans", c.tls_sans);
   r.str("kubeconfig", c.kubeconfig);
   r.str("context", c.context);
+  r.str("manifests", c.manifests);
+  r.strMap("images", c.images);
+  r.boolean("forceConflicts", c.force_conflicts);
+  r.boolean("prune", c.prune);
+  r.duration("readyTimeout", c.ready_timeout, {seconds(5), hours(2), "5s..2h"});
   r.finish();
 }
 

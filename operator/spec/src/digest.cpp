@@ -19,6 +19,8 @@ std::string_view toString(Target t) {
       return "aws";
     case Target::Hosts:
       return "hosts";
+    case Target::Kubernetes:
+      return "kubernetes";
   }
   return "local";
 }
@@ -87,7 +89,10 @@ struct Render {
   Json cluster(const Cluster& c) const {
     return {{"k3sVersion", str(c.k3s_version)},     {"installMode", toString(c.install_mode)},
             {"airgapBinary", str(c.airgap_binary)}, {"tlsSans", strList(c.tls_sans)},
-            {"kubeconfig", str(c.kubeconfig)},      {"context", str(c.context)}};
+            {"kubeconfig", str(c.kubeconfig)},      {"context", str(c.context)},
+            {"manifests", str(c.manifests)},        {"images", strMap(c.images)},
+            {"forceConflicts", c.force_conflicts},  {"prune", c.prune},
+            {"readyTimeout", duration(c.ready_timeout)}};
   }
   Json platform(const Platform& p) const {
     const auto& d = p.db;

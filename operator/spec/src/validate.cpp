@@ -129,6 +129,19 @@ void checkHosts(Context& ctx, const Hosts& h) {
   }
 }
 
+// kubernetes: an existing cluster; its kubeconfig is checked when the cluster stage runs.
+void checkKubernetes(Context& ctx, const Spec& s) {
+  if (s.cluster.kubeconfig.empty()) {
+    ctx.errorAtPath("spec.cluster.kubeconfig", "is required for target kubernetes",
+                    "set the path of the cluster's kubeconfig, e.g. ~/.kube/config");
+  }
+  const auto& uri = s.platform.db.uri;
+  if (!uri.ref().empty() && uri.empty()) {
+    ctx.errorAtPath("spec.platform.db.uri", "environment variable " + uri.ref() + " is not set",
+                    "export " + uri.ref() + ", or remove the field");
+  }
+}
+
 }  // namespace
 
 void validatePipeline(Context& ctx, const Pipeline& p) {
@@ -153,6 +166,9 @@ void validatePipeline(Context& ctx, const Pipeline& p) {
       break;
     case Target::Hosts:
       checkHosts(ctx, s.hosts);
+      break;
+    case Target::Kubernetes:
+      checkKubernetes(ctx, s);
       break;
   }
 }

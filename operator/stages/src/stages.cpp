@@ -1,6 +1,7 @@
 #include "ca4/stages/stages.h"
 
 #include "ca4/stages/endpoints.h"
+#include "ca4/stages/kube.h"
 #include "ca4/stages/verify.h"
 
 namespace ca4::stages {
@@ -92,18 +93,29 @@ std::vector<std::unique_ptr<engine::Stage>> makeStages(const spec::Pipeline& p) 
     out.push_back(local::makeLocalPlatform());
     out.push_back(local::makeLocalEdge());
     out.push_back(local::makeLocalMonitoring());
-  } else {
-    if (p.spec.target == spec::Target::Aws) {
-      out.push_back(std::make_unique<NotBuiltStage>("infra", "the Terraform driver"));
-    } else {
-      out.push_back(std::make_unique<SkippedStage>("infra", "target hosts uses existing machines"));
-    }
-    out.push_back(std::make_unique<NotBuiltStage>("cluster", "the remote-hosts issue (SSH, K3s)"));
-    out.push_back(std::make_unique<NotBuiltStage>("platform", "the Kubernetes issue (REST applier)"));
-    out.push_back(std::make_unique<NotBuiltStage>("edge", "the Kubernetes issue (REST applier)"));
-    out.push_back(std::make_unique<NotBuiltStage>("monitoring", "the Kubernetes issue (REST applier)"));
+    out.push_back(std::make_unique<VerifyStage>());
+    return out;
   }
-  out.push_back(std::make_unique<VerifyStage>());
+  // Cluster targets: the manifests through the Kubernetes API, one API session for the run.
+  auto session = std::make_shared<kube::KubeSession>();
+  switch (p.spec.target) {
+    case spec::Target::Aws:
+      out.push_back(std::make_unique<NotBuiltStage>("infra", "the Terraform driver"));
+      out.push_back(std::make_unique<NotBuiltStage>("cluster", "the remote-hosts issue (SSH, K3s)"));
+      break;
+    case spec::Target::Hosts:
+      out.push_back(std::make_unique<SkippedStage>("infra", "target hosts uses existing machines"));
+      out.push_back(std::make_unique<NotBuiltStage>("cluster", "the remote-hosts issue (SSH, K3s)"));
+      break;
+    default:
+      out.push_back(std::make_unique<SkippedStage>("infra", "target kubernetes uses an existing cluster"));
+      out.push_back(kube::makeClusterConnect(session));
+      break;
+  }
+  out.push_back(kube::makePlatform(session));
+  out.push_back(kube::makeEdge(session));
+  out.push_back(kube::makeMonitoring(session));
+  out.push_back(kube::makeVerify(session));
   return out;
 }
 

@@ -229,6 +229,29 @@ Result<Response> HttpClient::request(const Request& req) {
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, writeHeader);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &parser);
   if (!req.caFile.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, req.caFile.c_str());
+  if (!req.caPem.empty()) {
+    curl_blob b{const_cast<char*>(req.caPem.data()), req.caPem.size(), CURL_BLOB_COPY};
+    curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
+  }
+  if (!req.clientCertPem.empty()) {
+    curl_blob b{const_cast<char*>(req.clientCertPem.data()), req.clientCertPem.size(), CURL_BLOB_COPY};
+    curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &b);
+    curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+  } else if (!req.clientCertFile.empty()) {
+    curl_easy_setopt(h, CURLOPT_SSLCERT, req.clientCertFile.c_str());
+  }
+  if (!req.clientKeyPem.empty()) {
+    curl_blob b{const_cast<char*>(req.clientKeyPem.data()), req.clientKeyPem.size(), CURL_BLOB_COPY};
+    curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &b);
+    curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+  } else if (!req.clientKeyFile.empty()) {
+    curl_easy_setopt(h, CURLOPT_SSLKEY, req.clientKeyFile.c_str());
+  }
+  if (req.insecureSkipVerify) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (req.http2) curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
 
   bool hasContentType = false;
   curl_slist* list = nullptr;
@@ -275,6 +298,9 @@ Result<Response> HttpClient::request(const Request& req) {
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
   curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &resp.newConnections);
+  long ver = 0;
+  curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &ver);
+  resp.httpVersion = ver == CURL_HTTP_VERSION_2_0 ? 20 : ver == CURL_HTTP_VERSION_1_0 ? 10 : ver == CURL_HTTP_VERSION_1_1 ? 11 : 0;
   resp.headers = parser.take();
   return resp;
 }

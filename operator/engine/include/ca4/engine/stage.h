@@ -26,11 +26,17 @@ namespace ca4::engine {
 
 // One thing apply() would do. action: create | update | delete | start | restart | stop | run.
 struct Change {
+  Change() = default;
+  Change(std::string a, std::string o, std::string d = {}, std::vector<std::string> df = {})
+      : action(std::move(a)), object(std::move(o)), detail(std::move(d)), diff(std::move(df)) {}
   std::string action;
   std::string object;   // "process/kafka", "topic/gpu-metadata", "Deployment/app/processor-api"
   std::string detail;   // "not running (pid 4242 exited)", "partitions 3 → 6"
+  std::vector<std::string> diff;  // optional per-field lines ("~ .spec.replicas: 1 → 3"); no secrets
   nlohmann::json toJson() const {
-    return {{"action", action}, {"object", object}, {"detail", detail}};
+    nlohmann::json j = {{"action", action}, {"object", object}, {"detail", detail}};
+    if (!diff.empty()) j["diff"] = diff;
+    return j;
   }
 };
 

@@ -23,8 +23,10 @@
 
 namespace ca4::spec {
 
-enum class Target { Local, Aws, Hosts };
-std::string_view toString(Target t);  // "local" | "aws" | "hosts"
+// local: processes on this machine. aws: Terraform → K3s over SSH → manifests. hosts: the aws path
+// on existing machines. kubernetes: an existing cluster (kubeconfig given): manifests only.
+enum class Target { Local, Aws, Hosts, Kubernetes };
+std::string_view toString(Target t);  // "local" | "aws" | "hosts" | "kubernetes"
 
 // A value from the environment. `ref` is the variable name (from "${NAME}"); `value` is empty
 // when the variable is unset and the field is optional. Never log value(); log ref().
@@ -86,6 +88,12 @@ struct Cluster {
   std::vector<std::string> tls_sans;  // extra SANs; the tunnel endpoint is always added
   std::string kubeconfig = "kubeconfigs/ca4-kubeconfig";
   std::string context = "ca4";
+  // What is applied, and how (the platform, edge and monitoring stages on cluster targets).
+  std::string manifests = "manifests";  // kustomization dirs <manifests>/{platform,edge,monitoring}
+  std::map<std::string, std::string> images;  // image name → new reference (kustomize `images`)
+  bool force_conflicts = false;  // take fields another field manager owns (server-side apply force)
+  bool prune = true;             // delete what ca4ctl applied earlier and is no longer desired
+  std::chrono::seconds ready_timeout{300};  // per stage: workloads rolled out, Jobs complete
 };
 
 // --- platform: DB, object store, namespaces -----------------------------------------------

@@ -37,6 +37,13 @@ struct Request {
   std::chrono::milliseconds timeout{10000};  // whole request, connect included
   std::size_t maxResponseBytes = 64u << 20;  // a larger body is a terminal error
   std::string caFile;                        // optional CA bundle for https
+  // TLS material in memory (PEM) or in files, for APIs that authenticate the client (Kubernetes).
+  // PEM strings are never logged or put in errors.
+  std::string caPem;
+  std::string clientCertPem, clientCertFile;
+  std::string clientKeyPem, clientKeyFile;
+  bool insecureSkipVerify = false;  // only when the user's configuration says so
+  bool http2 = false;               // offer HTTP/2 over TLS (ALPN); HTTP/1.1 otherwise
 };
 
 struct Response {
@@ -44,6 +51,7 @@ struct Response {
   Headers headers;
   std::string body;
   long newConnections = 0;  // connections opened for this request; 0: a kept-alive one was reused
+  int httpVersion = 0;      // 10, 11 or 20 (HTTP/2)
   // The value of a header (name in lower case), or "" when absent.
   std::string header(const std::string& lowerName) const;
 };
