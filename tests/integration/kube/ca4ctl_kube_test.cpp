@@ -35,7 +35,7 @@ std::string slurp(const fs::path& p) {
 }
 void spit(const fs::path& p, const std::string& s) { std::ofstream(p) << s; }
 
-struct Run {
+struct Cmd {
   int rc = -1;
   std::string out, err;
   double seconds = 0;
@@ -66,11 +66,11 @@ class KubeTarget : public ::testing::Test {
   }
   static std::string kubeconfig() { return (cp() / "kubeconfig").string(); }
 
-  static Run sh(const std::string& cmd, bool record = false) {
+  static Cmd sh(const std::string& cmd, bool record = false) {
     const auto out = dir() / "sh.out", err = dir() / "sh.err";
     const auto t0 = std::chrono::steady_clock::now();
     const int st = std::system(("(" + cmd + ") >" + quote(out) + " 2>" + quote(err)).c_str());
-    Run r;
+    Cmd r;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     r.out = slurp(out);
@@ -79,7 +79,7 @@ class KubeTarget : public ::testing::Test {
     return r;
   }
   // ca4ctl in the spec's directory, with the secrets in its environment.
-  static Run ca4ctl(const std::vector<std::string>& args, const std::string& spec = "ca4.yaml") {
+  static Cmd ca4ctl(const std::vector<std::string>& args, const std::string& spec = "ca4.yaml") {
     std::string cmd = "cd " + quote(dir().string()) + " && CA4_IT_MONGO_URI=" +
                       quote("mongodb://ca4:" + mongo_password_ + "@docdb.internal:27017/ca4") +
                       " CA4_IT_API_KEY=" + quote(api_key_) + " " + quote(bin() + "/ca4ctl") + " -f " + quote(spec);
@@ -89,7 +89,7 @@ class KubeTarget : public ::testing::Test {
                  r.out.c_str(), r.err.c_str());
     return r;
   }
-  static Run kubectl(const std::string& args) {
+  static Cmd kubectl(const std::string& args) {
     return sh("kubectl --kubeconfig " + quote(kubeconfig()) + " " + args);
   }
   static json kget(const std::string& args) {
@@ -219,11 +219,18 @@ TEST_F(KubeTarget, A_ApplyEverythingReady) {
     EXPECT_EQ(kubectl(std::string("get secret -n app ") + s).rc, 0) << s;
 
   // workloads rolled out on the KWOK nodes
+  // (processor-api has no spec.replicas: its HPA owns the count; the testbed has no metrics API)
   for (const auto& [ns, name, want] : std::vector<std::tuple<std::string, std::string, int>>{
-           {"app", "processor-api", 2}, {"app", "metadata-worker", 2}, {"monitoring", "prometheus", 1}, {"monitoring", "grafana", 1}}) {
+           {"app", "processor-api", 0}, {"app", "metadata-worker", 2}, {"monitoring", "prometheus", 1}, {"monitoring", "grafana", 1}}) {
     json d = kget("deployment -n " + ns + " " + name);
     ASSERT_TRUE(d.contains("status")) << name;
-    EXPECT_EQ(d["status"].value("readyReplicas", 0), want) << name;
+    const int replicas = d["spec"].value("replicas", 1);
+    if (want > 0) {
+      EXPECT_EQ(replicas, want) << name;
+    }
+    EXPECT_GE(replicas, 1) << name;
+    EXPECT_EQ(d["status"].value("readyReplicas", 0), replicas) << name;
+    EXPECT_EQ(d["status"].value("updatedReplicas", 0), replicas) << name;
   }
   EXPECT_EQ(kget("statefulset -n platform kafka")["status"].value("readyReplicas", 0), 1);
   EXPECT_EQ(kget("statefulset -n monitoring loki")["status"].value("readyReplicas", 0), 1);
@@ -237,7 +244,7 @@ TEST_F(KubeTarget, A_ApplyEverythingReady) {
   EXPECT_EQ(cm["data"].value("KAFKA_PARTITIONS", ""), "4");
   EXPECT_EQ(kget("hpa -n app processor-api")["spec"].value("minReplicas", 0), 2);
   // the applier is ca4ctl's field manager
-  json dep = kget("deployment -n app processor-api");
+  json dep = kget("deployment -n app processor-api --show-managed-fields");
   bool managed = false;
   for (const auto& m : dep["metadata"]["managedFields"])
     if (m.value("manager", "") == "ca4ctl" && m.value("operation", "") == "Apply") managed = true;
@@ -271,7 +278,9 @@ TEST_F(KubeTarget, C_DriftShownByPlanRepairedByUp) {
   auto up = ca4ctl({"up"});
   ASSERT_EQ(up.rc, 0) << up.out << up.err;
   EXPECT_EQ(kget("configmap -n app ca4-edge-config")["data"].value("KAFKA_TOPIC", ""), "gpu-metadata");
-  EXPECT_EQ(kget("deployment -n app processor-api")["status"].value("readyReplicas", 0), 2);
+  json dep = kget("deployment -n app processor-api");
+  EXPECT_GE(dep["status"].value("readyReplicas", 0), 1);
+  EXPECT_EQ(dep["status"].value("readyReplicas", 0), dep["spec"].value("replicas", -1));
   EXPECT_EQ(ca4ctl({"plan"}).rc, 0) << "converged after the repair";
 }
 
