@@ -2,7 +2,8 @@
 #   make up     install what is missing, build, start the whole pipeline on this machine, verify it
 #   make test   install what is missing, build, run every test (what CI runs)
 # The seeds' contract targets (ca4-*) are thin calls of ca4ctl; those whose stage is not built
-# yet say so and fail. ca4ctl reads ./ca4.yaml (the local target by default).
+# yet say so and fail. ca4ctl reads ./ca4.yaml (the local target by default); another spec:
+#   make ca4-deploy-edge CA4_SPEC=docs/ca4.kubernetes.yaml
 SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= $(shell nproc)
@@ -18,7 +19,8 @@ build: deps
 	cmake -S . -B $(BUILD) -G Ninja >/dev/null
 	ninja -C $(BUILD) -j $(JOBS)
 
-CA4CTL := $(BUILD)/bin/ca4ctl
+CA4_SPEC ?= ca4.yaml
+CA4CTL := $(BUILD)/bin/ca4ctl -f $(CA4_SPEC)
 up: build services
 	$(CA4CTL) up
 	$(CA4CTL) verify e2e
@@ -56,7 +58,8 @@ ca4-destroy:
 	$(CA4CTL) down
 ca4-bootstrap-k3s:
 	@echo "make ca4-bootstrap-k3s: not built yet — K3s over SSH lands with the remote-hosts issue;" >&2
-	@echo "the local target (the default) runs the services as processes and has no cluster stage." >&2
+	@echo "the local target (the default) runs the services as processes and has no cluster stage;" >&2
+	@echo "target kubernetes (docs/ca4.kubernetes.yaml) applies the manifests to a cluster you already have." >&2
 	@exit 2
 ca4-platform-setup:
 	$(CA4CTL) up --stage platform

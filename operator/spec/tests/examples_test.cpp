@@ -1,4 +1,4 @@
-// The shipped specs load cleanly: ca4.yaml with an empty environment, the aws and hosts examples
+// The shipped specs load cleanly: ca4.yaml with an empty environment, the aws, hosts and kubernetes examples
 // with the variables they reference.
 #include <filesystem>
 
@@ -38,6 +38,23 @@ TEST(Examples, HostsExampleLoads) {
   ASSERT_TRUE(testing::loads(r));
   EXPECT_EQ(r.pipeline->spec.target, Target::Hosts);
   EXPECT_FALSE(r.pipeline->spec.hosts.nodes.empty());
+}
+
+TEST(Examples, KubernetesExampleLoads) {
+  const auto r = loadFile(kRoot + "/docs/ca4.kubernetes.yaml", testing::fakeEnv(kEnv));
+  ASSERT_TRUE(testing::loads(r));
+  const auto& s = r.pipeline->spec;
+  EXPECT_EQ(s.target, Target::Kubernetes);
+  EXPECT_EQ(s.cluster.images.at("ca4/worker"), "registry.example.com/ca4/worker:0.1.0");
+  EXPECT_EQ(s.cluster.ready_timeout, std::chrono::minutes(5));
+  EXPECT_TRUE(s.cluster.prune);
+  EXPECT_FALSE(s.cluster.force_conflicts);
+}
+
+TEST(Examples, KubernetesTargetNeedsAKubeconfig) {
+  const auto r = testing::load(std::string(testing::kHeader) +
+                               "metadata: {name: x}\nspec:\n  target: kubernetes\n  cluster: {kubeconfig: \"\"}\n");
+  ASSERT_FALSE(testing::loads(r));
 }
 
 }  // namespace
