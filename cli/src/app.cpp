@@ -54,6 +54,8 @@ Examples:
   ca4ctl plan -o json            what up would change, as JSON lines
   ca4ctl reconcile --watch       keep repairing drift (killed processes, spec edits)
   ca4ctl down                    stop everything (data stays in .ca4/local; --purge deletes it)
+  ca4ctl -f docs/ca4.kubernetes.yaml plan
+                                 per-object diff of the manifests against a cluster you have
 )";
 
 void onSignal(int) {
@@ -424,7 +426,7 @@ int run(int argc, char** argv, std::FILE* out, std::FILE* err) {
   app.add_option("-f,--file", cli.g.file, "spec file")->envname("CA4_SPEC");
   app.add_option("-o,--output", cli.g.output, "table (humans) or json (one JSON object per line)")
       ->check(CLI::IsMember({"table", "json"}));
-  app.add_option("--target", cli.g.target, "override spec.target")->check(CLI::IsMember({"local", "aws", "hosts", "kubernetes"}));
+  app.add_option("--target", cli.g.target, "override spec.target (local | kubernetes | aws | hosts)")->check(CLI::IsMember({"local", "aws", "hosts", "kubernetes"}));
   app.add_flag("--dry-run", cli.g.dry_run, "up: show the plan, change nothing");
   app.add_flag("-v,--verbose", cli.g.verbose, "more detail (progress lines, log paths)");
 

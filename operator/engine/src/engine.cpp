@@ -367,8 +367,9 @@ std::optional<std::string> Runner::blockedBy(const Stage& s) {
         cond = rec->second.condition;
     }
     if (!satisfies(cond)) {
-      return "waiting for " + dep + " (" + (cond.empty() ? std::string("never reconciled") : cond) +
-             ")";
+      std::string why = "waiting for " + dep + " (" + (cond.empty() ? std::string("never reconciled") : cond) + ")";
+      if (this_run_.find(dep) == this_run_.end()) why += "; run `ca4ctl up --stage " + dep + "` or `ca4ctl up` first";
+      return why;
     }
   }
   return std::nullopt;
