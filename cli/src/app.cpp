@@ -20,6 +20,7 @@
 #include "ca4/stages/endpoints.h"
 #include "ca4/stages/local_services.h"
 #include "ca4/stages/stages.h"
+#include "ca4/stages/kube.h"
 #include "ca4/stages/verify.h"
 
 #ifndef CA4_VERSION
@@ -249,6 +250,15 @@ class Cli {
   int verify(const std::string& what) {
     auto p = load();
     if (!p) return kExitFailed;
+    if (p->spec.target != spec::Target::Local && (what == "preflight" || what == "all")) {
+      // Cluster targets: the rollout through the Kubernetes API; the data checks need tunnels.
+      bool ok = true;
+      for (const auto& c : stages::kube::verifyWorkloads(*p)) {
+        printCheck("preflight", c);
+        ok = ok && c.ok;
+      }
+      if (what == "preflight" || !ok) return ok ? kExitOk : kExitFailed;
+    }
     auto e = stages::resolveEndpoints(*p);
     if (!e) {
       error(e.error().message, e.error().fix);

@@ -201,10 +201,17 @@ Result<Rendered> renderMonitoring(const spec::Pipeline& p, std::vector<Json> man
   }
   if (Json* cfg = find(r.objects, "ConfigMap", "monitoring", "prometheus-config")) {
     if (cfg->contains("data") && (*cfg)["data"].contains("prometheus.yml") && (*cfg)["data"]["prometheus.yml"].is_string()) {
-      static const std::regex re(R"((global:[^\n]*\n(?:[ \t]+[^\n]*\n)*?[ \t]+scrape_interval:[ \t]*)([0-9]+[a-z]+))");
+      // The first scrape_interval inside the top-level `global:` block (indented, blank and comment
+      // lines belong to it); its value may be quoted or compound ("1m30s"). Spliced by position:
+      // a regex_replace format "$1" + "30s" would read "$13" as a group number.
+      static const std::regex re(
+          R"((?:^|\n)global:[^\n]*\n(?:(?:[ \t]+[^\n]*|#[^\n]*|[ \t]*)\n)*?[ \t]+scrape_interval:[ \t]*["']?((?:[0-9]+[a-z]+)+))");
       const std::string interval = std::to_string(m.scrape_interval.count()) + "s";
-      auto& text = (*cfg)["data"]["prometheus.yml"];
-      text = std::regex_replace(text.get<std::string>(), re, "$1" + interval, std::regex_constants::format_first_only);
+      std::string text = (*cfg)["data"]["prometheus.yml"].get<std::string>();
+      if (std::smatch match; std::regex_search(text, match, re)) {
+        text.replace(static_cast<std::size_t>(match.position(1)), static_cast<std::size_t>(match.length(1)), interval);
+        (*cfg)["data"]["prometheus.yml"] = text;
+      }
     }
   }
   finishImages(p, r);

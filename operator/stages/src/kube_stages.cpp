@@ -364,4 +364,27 @@ std::unique_ptr<engine::Stage> makeVerify(std::shared_ptr<KubeSession> s) {
   return std::make_unique<KubeVerifyStage>(std::move(s));
 }
 
+std::vector<Check> verifyWorkloads(const spec::Pipeline& p) {
+  KubeSession session;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto c = session.client(p, {});
+  auto ms = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  };
+  if (!c) return {{"cluster", false, c.error().message, c.error().fix, ms(), {}}};
+  Applier applier(**c, applyOptions(p));
+  const std::vector<ObjectRef> refs = {{"apps/v1", "StatefulSet", "platform", "kafka"},
+                                       {"apps/v1", "Deployment", "app", "processor-api"},
+                                       {"apps/v1", "Deployment", "app", "metadata-worker"}};
+  auto obs = applier.observe(refs);
+  if (!obs) return {{"cluster", false, obs.error().message, obs.error().fix, ms(), {}}};
+  std::vector<Check> out;
+  for (const auto& [ref, r] : *obs) {
+    out.push_back({ref.name, r.ready, r.ready ? ref.kind + " " + ref.ns + "/" + ref.name + " rolled out" : ref.str() + ": " + r.reason,
+                   r.ready ? "" : "kubectl -n " + ref.ns + " describe " + ref.kind + " " + ref.name + "; `ca4ctl up` applies what is missing",
+                   ms(), ref.toJson()});
+  }
+  return out;
+}
+
 }  // namespace ca4::stages::kube

@@ -134,9 +134,9 @@ engine::Result<Layout> resolveLayout(const spec::Pipeline& p) {
 engine::Result<Endpoints> resolveEndpoints(const spec::Pipeline& p) {
   if (p.spec.target != spec::Target::Local) {
     return engine::Error::terminal(
-        "verify on target " + std::string(spec::toString(p.spec.target)) +
-            " needs the tunnels, which are not built yet",
-        "use target local for now (the remote-hosts issue adds tunnels)");
+        "verify kafka/db/e2e on target " + std::string(spec::toString(p.spec.target)) +
+            " reach the services through the tunnels, which are not built yet",
+        "`ca4ctl verify preflight` checks the rollout through the Kubernetes API; the tunnels land with the remote-hosts issue");
   }
   const auto& ports = p.spec.local.ports;
   auto loop = [](std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); };

@@ -70,7 +70,9 @@ std::vector<InventoryEntry> inventoryFromJson(const Json& j) {
   for (const auto& e : j) {
     auto ref = ObjectRef::fromJson(e);
     if (!ref) continue;
-    out.push_back({*ref, e.is_object() ? e.value("digest", "") : ""});
+    // A non-string digest (hand-edited state) is dropped, not thrown: the object is still known.
+    const auto d = e.find("digest");
+    out.push_back({*ref, d != e.end() && d->is_string() ? d->get<std::string>() : std::string()});
   }
   return out;
 }
@@ -339,6 +341,7 @@ Status Applier::waitReady(const Plan& plan, const Progress& progress) {
   const auto deadline = std::chrono::steady_clock::now() + options_.readyTimeout;
   const auto started = std::chrono::steady_clock::now();
   std::string lastReport;
+  auto interval = options_.pollInterval;  // grows to 5 s: a slow rollout is not polled 2×/s for minutes
   for (;;) {
     std::vector<Pending> still;
     std::vector<std::string> reasons;
@@ -375,7 +378,8 @@ Status Applier::waitReady(const Plan& plan, const Progress& progress) {
       lastReport = msg;
     }
     pending = std::move(still);
-    std::this_thread::sleep_for(options_.pollInterval);
+    std::this_thread::sleep_for(interval);
+    interval = std::min(interval * 3 / 2, std::chrono::milliseconds(5000));
   }
 }
 

@@ -1,6 +1,7 @@
 #include "ca4/drivers/kube/client.h"
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 #include <thread>
 
@@ -156,6 +157,7 @@ Result<std::map<std::string, ResourceInfo>> parseResourceList(const std::string&
   }
   std::map<std::string, ResourceInfo> out;
   for (const auto& r : j["resources"]) {
+    if (!r.is_object() || !r.contains("name") || !r["name"].is_string()) continue;
     const std::string name = r.value("name", "");
     if (name.empty() || name.find('/') != std::string::npos) continue;  // subresource
     ResourceInfo info = base;

@@ -125,7 +125,10 @@ Result<ClusterAccess> parseKubeconfig(std::string_view yaml, const std::string& 
     a.caPem = *pem;
   }
   a.caFile = resolvePath(str(cl, "certificate-authority"), baseDir);
-  a.insecureSkipVerify = str(cl, "insecure-skip-tls-verify") == "true";
+  {
+    const auto v = str(cl, "insecure-skip-tls-verify");
+    a.insecureSkipVerify = v == "true" || v == "True" || v == "TRUE";
+  }
 
   if (!a.user.empty()) {
     const auto u = findNamed(root, "users", a.user, "user");
@@ -154,6 +157,7 @@ Result<ClusterAccess> parseKubeconfig(std::string_view yaml, const std::string& 
       std::ifstream in(tf);
       if (!in) return Error::terminal(source + ": user \"" + a.user + "\": tokenFile " + tf + " cannot be read");
       std::getline(in, a.token);
+      while (!a.token.empty() && (a.token.back() == '\r' || a.token.back() == ' ')) a.token.pop_back();
     }
     const bool hasCert = !a.certPem.empty() || !a.certFile.empty();
     const bool hasKey = !a.keyPem.empty() || !a.keyFile.empty();

@@ -167,7 +167,7 @@ TEST(Kustomize, UnsupportedFieldIsNamedWithTheSupportedSet) {
   d.write("kustomization.yaml", std::string(kHeader) + "resources: []\nnamePrefix: dev-\n");
   EXPECT_EQ(errorOf(d), d.str("kustomization.yaml") +
                             ":4:1: unsupported field \"namePrefix\" (ca4ctl supports apiVersion, "
-                            "kind, resources, configMapGenerator, generatorOptions)");
+                            "kind, resources, configMapGenerator, generatorOptions, labels)");
   d.write("kustomization.yaml", "secretGenerator: []\n");
   EXPECT_TRUE(mentions(errorOf(d), {":1:1: unsupported field \"secretGenerator\""}));
   d.write("kustomization.yaml",
@@ -320,6 +320,82 @@ TEST(Kustomize, DuplicateObjectNamesBothSources) {
   // The same file listed twice.
   d.write("kustomization.yaml", "resources: [one.yaml, ./one.yaml]\n");
   EXPECT_TRUE(mentions(errorOf(d), {"duplicate object Deployment/app/api"}));
+}
+
+TEST(Kustomize, LabelsAreAddedToEveryObjectOfTheKustomization) {
+  TempDir d;
+  d.write("kustomization.yaml", std::string(kHeader) + R"(labels:
+  - pairs:
+      app.kubernetes.io/part-of: ca4
+    includeSelectors: false
+  - pairs:
+      tier: edge
+    includeTemplates: false
+resources:
+  - ns.yaml
+  - deploy.yaml
+  - sub
+configMapGenerator:
+  - name: gen
+    namespace: app
+    literals: [a=1]
+    options:
+      labels:
+        app.kubernetes.io/name: gen
+generatorOptions:
+  disableNameSuffixHash: true
+)");
+  d.write("ns.yaml", kNs);
+  d.write("deploy.yaml",
+          "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: app\n"
+          "  labels:\n    tier: overridden\n    keep: me\n"
+          "spec:\n  selector:\n    matchLabels: {app: api}\n"
+          "  template:\n    metadata:\n      labels: {app: api}\n");
+  d.write("sub/kustomization.yaml",
+          "resources: [svc.yaml]\nlabels:\n- pairs: {inner: yes}\n");
+  d.write("sub/svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: app}\n");
+
+  auto r = loadKustomization(d.str());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(refs(*r), (std::vector<std::string>{"Namespace/app", "Deployment/app/api",
+                                                "Service/app/api", "ConfigMap/app/gen"}));
+  for (const auto& o : *r) {
+    EXPECT_EQ(o["metadata"]["labels"]["app.kubernetes.io/part-of"], "ca4") << refOf(o).str();
+    EXPECT_EQ(o["metadata"]["labels"]["tier"], "edge") << refOf(o).str();
+  }
+  const Json& deploy = (*r)[1];
+  EXPECT_EQ(deploy["metadata"]["labels"]["keep"], "me");  // existing labels kept
+  // Selectors and pod templates are untouched.
+  EXPECT_EQ(deploy["spec"]["selector"]["matchLabels"], (Json{{"app", "api"}}));
+  EXPECT_EQ(deploy["spec"]["template"]["metadata"]["labels"], (Json{{"app", "api"}}));
+  // The nested kustomization's own labels apply to its objects only.
+  EXPECT_EQ((*r)[2]["metadata"]["labels"]["inner"], "yes");
+  EXPECT_FALSE((*r)[0]["metadata"]["labels"].contains("inner"));
+  // The generated ConfigMap keeps its generator labels too.
+  EXPECT_EQ((*r)[3]["metadata"]["labels"]["app.kubernetes.io/name"], "gen");
+}
+
+TEST(Kustomize, LabelsSubsetIsChecked) {
+  TempDir d;
+  d.write("ns.yaml", kNs);
+  d.write("kustomization.yaml",
+          "resources: [ns.yaml]\nlabels:\n- pairs: {a: b}\n  includeSelectors: true\n");
+  EXPECT_TRUE(mentions(errorOf(d), {":4:21: labels.includeSelectors: only false is supported"}));
+  d.write("kustomization.yaml",
+          "resources: [ns.yaml]\nlabels:\n- pairs: {a: b}\n  includeTemplates: true\n");
+  EXPECT_TRUE(mentions(errorOf(d), {"labels.includeTemplates: only false is supported"}));
+  d.write("kustomization.yaml",
+          "resources: [ns.yaml]\nlabels:\n- pairs: {a: b}\n  fields: [x]\n");
+  EXPECT_TRUE(mentions(errorOf(d), {":4:3: unsupported field \"labels.fields\"",
+                                    "pairs, includeSelectors, includeTemplates"}));
+  d.write("kustomization.yaml", "resources: [ns.yaml]\nlabels: {a: b}\n");
+  EXPECT_TRUE(mentions(errorOf(d), {":2:9: labels: expected a list"}));
+  d.write("kustomization.yaml", "resources: [ns.yaml]\nlabels:\n- a\n");
+  EXPECT_TRUE(mentions(errorOf(d), {"labels: expected {pairs"}));
+  d.write("kustomization.yaml", "resources: [ns.yaml]\nlabels:\n- pairs: [a]\n");
+  EXPECT_TRUE(mentions(errorOf(d), {"labels.pairs: expected a mapping of strings"}));
+  d.write("kustomization.yaml", "resources: [ns.yaml]\nlabels:\n- pairs: {a: b}\n  includeSelectors: false\n");
+  EXPECT_EQ(errorOf(d), "<ok>");
 }
 
 }  // namespace

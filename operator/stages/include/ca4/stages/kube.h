@@ -8,6 +8,7 @@
 #include "ca4/drivers/kube/client.h"
 #include "ca4/engine/stage.h"
 #include "ca4/spec/spec.h"
+#include "ca4/stages/verify.h"
 
 namespace ca4::stages::kube {
 
@@ -28,5 +29,9 @@ std::unique_ptr<engine::Stage> makePlatform(std::shared_ptr<KubeSession> s);
 std::unique_ptr<engine::Stage> makeEdge(std::shared_ptr<KubeSession> s);
 std::unique_ptr<engine::Stage> makeMonitoring(std::shared_ptr<KubeSession> s);
 std::unique_ptr<engine::Stage> makeVerify(std::shared_ptr<KubeSession> s);
+
+// `ca4ctl verify preflight` on cluster targets: one Check per pipeline workload (Kafka
+// StatefulSet, processor-api and metadata-worker Deployments): rolled out, or why not.
+std::vector<Check> verifyWorkloads(const spec::Pipeline& p);
 
 }  // namespace ca4::stages::kube
