@@ -74,6 +74,20 @@ Json secret(const std::string& name, const std::vector<std::pair<std::string, st
 }
 void finishImages(const spec::Pipeline& p, Rendered& r) { setImages(r.objects, p.spec.cluster.images); }
 
+// A Prometheus duration ("1m30s", "500ms", "10s") in milliseconds; unknown units count as 0.
+long long promDurationMs(const std::string& d) {
+  static const std::regex part(R"(([0-9]+)(ms|s|m|h|d|w|y))");
+  long long total = 0;
+  for (auto it = std::sregex_iterator(d.begin(), d.end(), part); it != std::sregex_iterator(); ++it) {
+    const long long n = std::stoll((*it)[1].str());
+    const std::string u = (*it)[2].str();
+    const long long mult = u == "ms" ? 1 : u == "s" ? 1000 : u == "m" ? 60000 : u == "h" ? 3600000
+                         : u == "d" ? 86400000LL : u == "w" ? 604800000LL : 31536000000LL;
+    total += n * mult;
+  }
+  return total;
+}
+
 }  // namespace
 
 std::string imageName(const std::string& ref) {
@@ -210,6 +224,11 @@ Result<Rendered> renderMonitoring(const spec::Pipeline& p, std::vector<Json> man
       std::string text = (*cfg)["data"]["prometheus.yml"].get<std::string>();
       if (std::smatch match; std::regex_search(text, match, re)) {
         text.replace(static_cast<std::size_t>(match.position(1)), static_cast<std::size_t>(match.length(1)), interval);
+        // Prometheus refuses a global scrape_timeout above scrape_interval: lower it with the interval.
+        static const std::regex tre(
+            R"((?:^|\n)global:[^\n]*\n(?:(?:[ \t]+[^\n]*|#[^\n]*|[ \t]*)\n)*?[ \t]+scrape_timeout:[ \t]*["']?((?:[0-9]+[a-z]+)+))");
+        if (std::smatch t; std::regex_search(text, t, tre) && promDurationMs(t[1].str()) > m.scrape_interval.count() * 1000)
+          text.replace(static_cast<std::size_t>(t.position(1)), static_cast<std::size_t>(t.length(1)), interval);
         (*cfg)["data"]["prometheus.yml"] = text;
       }
     }

@@ -378,6 +378,18 @@ TEST(RenderMonitoring, GlobalScrapeIntervalAfterNestedBlock) {
                          "scrape_configs:\n  - job_name: x\n    scrape_interval: 60s\n");
 }
 
+// Prometheus refuses scrape_timeout > scrape_interval (found by promtool in the kube integration
+// test: the spec's default 5s against the manifest's 10s timeout).
+TEST(RenderMonitoring, GlobalScrapeTimeoutLoweredToAShorterInterval) {
+  const std::string prom = "global:\n  scrape_interval: 15s\n  scrape_timeout: 10s\nscrape_configs: []\n";
+  auto shorter = renderMonitoring(pipeline("  monitoring: {scrapeInterval: 5s}\n", {}), monitoringManifests(prom));
+  ASSERT_TRUE(shorter.ok()) << shorter.error().message;
+  EXPECT_EQ(promYml(*shorter), "global:\n  scrape_interval: 5s\n  scrape_timeout: 5s\nscrape_configs: []\n");
+  auto longer = renderMonitoring(pipeline("  monitoring: {scrapeInterval: 1m}\n", {}), monitoringManifests(prom));
+  ASSERT_TRUE(longer.ok()) << longer.error().message;
+  EXPECT_EQ(promYml(*longer), "global:\n  scrape_interval: 60s\n  scrape_timeout: 10s\nscrape_configs: []\n");
+}
+
 TEST(RenderMonitoring, NoGlobalScrapeIntervalLeavesJobsAlone) {
   const std::string prom = "global:\n  evaluation_interval: 15s\n"
                            "scrape_configs:\n  - job_name: x\n    scrape_interval: 60s\n";

@@ -243,6 +243,12 @@ TEST_F(KubeTarget, A_ApplyEverythingReady) {
   json cm = kget("configmap -n platform ca4-kafka-config");
   EXPECT_EQ(cm["data"].value("KAFKA_PARTITIONS", ""), "4");
   EXPECT_EQ(kget("hpa -n app processor-api")["spec"].value("minReplicas", 0), 2);
+  // the Prometheus config as rendered into the cluster (spec scrape interval put in) is valid
+  json prom = kget("configmap -n monitoring prometheus-config");
+  ASSERT_TRUE(prom.contains("data")) << "prometheus-config missing";
+  spit(dir() / "prometheus.yml", prom["data"].value("prometheus.yml", ""));
+  auto check = sh("promtool check config " + quote((dir() / "prometheus.yml").string()));
+  EXPECT_EQ(check.rc, 0) << "promtool on the applied prometheus.yml:\n" << check.out << check.err;
   // the applier is ca4ctl's field manager
   json dep = kget("deployment -n app processor-api --show-managed-fields");
   bool managed = false;

@@ -4,7 +4,8 @@
 // platform:   the manifests + a Namespace for every spec.platform.namespaces entry they lack +
 //             the Secrets (namespace app) ca4-mongo-credentials {uri}, ca4-s3-config {bucket,
 //             region, endpoint, access_key_id, secret_access_key} (archive on), ca4-edge-api-config
-//             {api-keys}. A Secret whose values are all unset is left out (see warnings).
+//             {api-keys}. Keys with unset values are left out; ca4-mongo-credentials is left
+//             out (with a warning) when db.uri is unset, ca4-s3-config when the archive is off.
 // edge:       ConfigMap platform/ca4-kafka-config (KAFKA_REPLICAS, KAFKA_TOPIC, KAFKA_DLQ_TOPIC,
 //             KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR), ConfigMap app/ca4-edge-config (topics,
 //             group, DB, batch, rate, body limit, archive), StatefulSet platform/kafka replicas,
