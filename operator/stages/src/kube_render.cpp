@@ -190,6 +190,9 @@ Result<Rendered> renderEdge(const spec::Pipeline& p, std::vector<Json> manifests
   auto kafka = require(r.objects, "edge", "StatefulSet", "platform", "kafka");
   if (!kafka) return kafka.error();
   (**kafka)["spec"]["replicas"] = e.kafka.replicas;
+  // The KRaft voter list is derived from KAFKA_REPLICAS at pod start: a changed broker count
+  // must restart every broker, so it is part of the pod template (a rolling restart follows).
+  (**kafka)["spec"]["template"]["metadata"]["annotations"]["ca4.dev/kafka-replicas"] = std::to_string(e.kafka.replicas);
   auto worker = require(r.objects, "edge", "Deployment", "app", "metadata-worker");
   if (!worker) return worker.error();
   (**worker)["spec"]["replicas"] = e.worker.replicas;

@@ -187,6 +187,14 @@ std::vector<Json> edgeManifests(int hpaMax = 5) {
            {"spec", {{"minReplicas", 1}, {"maxReplicas", hpaMax}}}}};
 }
 
+TEST(RenderEdge, BrokerCountIsStampedOnThePodTemplate) {
+  auto r = renderEdge(pipeline(kTypical), edgeManifests());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Json* sts = find(r->objects, "StatefulSet", "kafka");
+  ASSERT_NE(sts, nullptr);
+  EXPECT_EQ((*sts)["spec"]["template"]["metadata"]["annotations"]["ca4.dev/kafka-replicas"], "3");
+}
+
 TEST(RenderEdge, ValuesGoIntoConfigMapsAndReplicaCounts) {
   const auto p = pipeline(kTypical);
   auto r = renderEdge(p, edgeManifests());

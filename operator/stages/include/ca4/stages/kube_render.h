@@ -8,7 +8,8 @@
 //             out (with a warning) when db.uri is unset, ca4-s3-config when the archive is off.
 // edge:       ConfigMap platform/ca4-kafka-config (KAFKA_REPLICAS, KAFKA_TOPIC, KAFKA_DLQ_TOPIC,
 //             KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR), ConfigMap app/ca4-edge-config (topics,
-//             group, DB, batch, rate, body limit, archive), StatefulSet platform/kafka replicas,
+//             group, DB, batch, rate, body limit, archive), StatefulSet platform/kafka replicas
+//             (and pod-template annotation ca4.dev/kafka-replicas, so a new count rolls the brokers),
 //             Deployment app/metadata-worker replicas, HPA app/processor-api minReplicas.
 // monitoring: nothing when spec.monitoring.enabled is false (so earlier objects are pruned);
 //             objects labelled app.kubernetes.io/name=grafana dropped when grafana is off, loki and
