@@ -188,9 +188,9 @@ class KubeApplyStage final : public engine::Stage {
           ctx.progress(o.ref.str() + ": " + o.detail);
           break;
         case Action::Unchanged: {
-          auto r = applier.observe({o.ref});  // readiness of what already exists
+          auto r = applier.readinessOf(o.ref, o.live);  // as read by plan(): no second GET
           if (!r) return r.error();
-          if (!r->front().second.ready) changes.push_back({"wait", o.ref.str(), r->front().second.reason, {}});
+          if (!r->ready) changes.push_back({"wait", o.ref.str(), r->reason, {}});
           break;
         }
       }

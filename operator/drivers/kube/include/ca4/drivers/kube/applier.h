@@ -93,12 +93,14 @@ class Applier {
   engine::Status waitReady(const Plan& plan, const Progress& progress = {});
   // One observation (no waiting) of the given objects: absent objects are not ready.
   engine::Result<std::vector<std::pair<ObjectRef, Readiness>>> observe(const std::vector<ObjectRef>& refs);
+  // Readiness of an object already read (a plan's `live`): no request, except the EndpointSlices
+  // of a Service with a selector.
+  engine::Result<Readiness> readinessOf(const ObjectRef& ref, const Json& live);
   // Deletes the inventory in reverse apply order (protected objects kept). Returns how many.
   engine::Result<int> destroy(const std::vector<InventoryEntry>& inventory, const Progress& progress = {});
 
  private:
   engine::Result<Json> get(const ObjectRef& ref, const ResourceInfo& info);  // null when absent
-  engine::Result<Readiness> readinessOf(const ObjectRef& ref, const Json& live);
   Client& client_;
   ApplyOptions options_;
 };
