@@ -18,6 +18,8 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev prometheus wrk nginx-light libnginx-mod-http-echo hyperfine
   python3-yaml strace
+  # the remote-hosts testbed: sshd in network namespaces
+  openssh-server iproute2
   # services: Kafka runs on Java 17, its jars come through Maven (scripts/install-services.sh)
   openjdk-17-jre-headless maven
 )
