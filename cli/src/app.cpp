@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -213,11 +214,14 @@ class Cli {
         std::fprintf(out_, "%s\n", j.dump().c_str());
       }
     } else {
-      std::fprintf(out_, "%-11s %-11s %-9s %s\n", "STAGE", "COMPONENT", "STATE", "DETAIL");
+      int nameWidth = 11;  // the COMPONENT column fits the longest name (kafka-topics, metadata-worker)
+      for (const auto& r : rows) nameWidth = std::max(nameWidth, static_cast<int>(r.name.size()));
+      std::fprintf(out_, "%-11s %-*s %-9s %s\n", "STAGE", nameWidth, "COMPONENT", "STATE", "DETAIL");
       for (const auto& r : rows) {
-        std::fprintf(out_, "%-11s %-11s %-9s %s\n", r.stage.c_str(), r.name.c_str(), r.state.c_str(), r.detail.c_str());
+        std::fprintf(out_, "%-11s %-*s %-9s %s\n", r.stage.c_str(), nameWidth, r.name.c_str(), r.state.c_str(),
+                     r.detail.c_str());
         if (g.verbose && r.fields.contains("log")) {
-          std::fprintf(out_, "%-33s log %s\n", "", r.fields["log"].get<std::string>().c_str());
+          std::fprintf(out_, "%-*s log %s\n", nameWidth + 22, "", r.fields["log"].get<std::string>().c_str());
         }
       }
       if (!state->history.empty()) {
