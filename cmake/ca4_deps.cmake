@@ -11,6 +11,7 @@ find_package(mongoc-1.0 REQUIRED)
 find_package(prometheus-cpp REQUIRED COMPONENTS core)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(PISTACHE REQUIRED IMPORTED_TARGET libpistache)
+pkg_check_modules(LIBSSH REQUIRED IMPORTED_TARGET libssh)
 find_package(OpenSSL REQUIRED)
 find_package(yaml-cpp REQUIRED)  # target yaml-cpp (0.7 on Debian 12)
 find_package(CLI11 REQUIRED)  # header-only; target CLI11::CLI11

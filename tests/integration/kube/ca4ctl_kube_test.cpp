@@ -79,10 +79,12 @@ class KubeTarget : public ::testing::Test {
     return r;
   }
   // ca4ctl in the spec's directory, with the secrets in its environment.
-  static Cmd ca4ctl(const std::vector<std::string>& args, const std::string& spec = "ca4.yaml") {
+  static Cmd ca4ctl(const std::vector<std::string>& args, const std::string& spec = "ca4.yaml",
+                    const std::string& apiKey = "") {
     std::string cmd = "cd " + quote(dir().string()) + " && CA4_IT_MONGO_URI=" +
                       quote("mongodb://ca4:" + mongo_password_ + "@docdb.internal:27017/ca4") +
-                      " CA4_IT_API_KEY=" + quote(api_key_) + " " + quote(bin() + "/ca4ctl") + " -f " + quote(spec);
+                      " CA4_IT_API_KEY=" + quote(apiKey.empty() ? api_key_ : apiKey) + " " + quote(bin() + "/ca4ctl") +
+                      " -f " + quote(spec);
     for (const auto& a : args) cmd += " " + quote(a);
     auto r = sh(cmd, true);
     std::fprintf(stderr, "[ca4ctl %s] rc=%d %.2fs\n%s%s", args.empty() ? "" : args.back().c_str(), r.rc, r.seconds,
@@ -365,13 +367,20 @@ TEST_F(KubeTarget, G_SecretsNeverInOutputOrState) {
   auto st = ca4ctl({"-o", "json", "status"});
   EXPECT_EQ(st.rc, 0) << st.out;
   ca4ctl({"plan", "--show-spec"});
+  // a changed secret value is planned as an update whose diff hides both values
+  const std::string rotated = api_key_ + "rotated";
+  auto plan = ca4ctl({"-o", "json", "plan"}, "ca4.yaml", rotated);
+  EXPECT_EQ(plan.rc, 2) << plan.out;
+  EXPECT_TRUE(changedObjects(plan.out).count("update Secret/app/ca4-edge-api-config")) << plan.out;
+  EXPECT_NE(plan.out.find("(sensitive)"), std::string::npos) << plan.out;
+  EXPECT_EQ(plan.out.find(rotated), std::string::npos);
   // the Secret really holds the values ...
   json s = kget("secret -n app ca4-edge-api-config");
   ASSERT_TRUE(s.contains("data"));
   // ... and ca4ctl never printed or stored them
   const std::string state = slurp(dir() / ".ca4/state.json");
   ASSERT_FALSE(state.empty());
-  for (const auto& secret : {mongo_password_, api_key_}) {
+  for (const auto& secret : {mongo_password_, api_key_, rotated}) {
     EXPECT_EQ(state.find(secret), std::string::npos) << "secret in state.json";
     for (const auto& o : all_output_) EXPECT_EQ(o.find(secret), std::string::npos) << "secret in output:\n" << o;
   }
