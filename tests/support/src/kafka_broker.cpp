@@ -12,8 +12,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (22 characters).
+// A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (22 characters), never
+// starting with '-' (StorageTool would read it as an option: 1 run in 64 failed before).
+std::string randomClusterIdOnce();
 std::string randomClusterId() {
+  for (;;) {
+    std::string id = randomClusterIdOnce();
+    if (id.front() != '-') return id;
+  }
+}
+
+std::string randomClusterIdOnce() {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::random_device rd;
