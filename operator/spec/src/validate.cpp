@@ -147,6 +147,14 @@ void checkKubernetes(Context& ctx, const Spec& s) {
 void validatePipeline(Context& ctx, const Pipeline& p) {
   const auto& s = p.spec;
   checkKafka(ctx, s.edge.kafka);
+  // ca4-processor refuses keys outside 8..256 characters at start; say so here, naming the
+  // variable (never the value).
+  if (const auto& key = s.edge.processor.api_key; !key.empty() && (key.value().size() < 8 || key.value().size() > 256)) {
+    ctx.errorAtPath("spec.edge.processor.apiKey",
+                    "the value of " + key.redacted() + " has " + std::to_string(key.value().size()) +
+                        " characters; ca4-processor accepts 8..256",
+                    "set " + key.ref() + " to a longer key, e.g. `openssl rand -hex 24`");
+  }
   checkNamespaces(ctx, s.platform.namespaces);
   checkTunnels(ctx, s.tunnels);
   if (s.cluster.install_mode == InstallMode::Airgap && s.cluster.airgap_binary.empty()) {

@@ -37,9 +37,9 @@ TEST(Digest, AnyFieldChangeChangesIt) {
 
 TEST(Digest, SecretValuesDoNotMatterOnlyRefs) {
   const std::string flow = "{edge: {processor: {apiKey: \"${K}\"}}}";
-  EXPECT_EQ(digest(loaded(flow, {{"K", "one"}})), digest(loaded(flow, {{"K", "two"}})));
-  EXPECT_NE(digest(loaded(flow, {{"K", "one"}})),
-            digest(loaded("{edge: {processor: {apiKey: \"${K2}\"}}}", {{"K2", "one"}})));
+  EXPECT_EQ(digest(loaded(flow, {{"K", "key-one-1"}})), digest(loaded(flow, {{"K", "key-two-2"}})));
+  EXPECT_NE(digest(loaded(flow, {{"K", "key-one-1"}})),
+            digest(loaded("{edge: {processor: {apiKey: \"${K2}\"}}}", {{"K2", "key-one-1"}})));
 }
 
 TEST(Digest, IgnoresSourcePathAndBaseDir) {
@@ -71,7 +71,7 @@ TEST(ToYaml, RedactsSecretsAndShowsEffectiveSpec) {
 }
 
 TEST(ToYaml, RoundTripsToTheSameDigest) {
-  const testing::Env env = {{"CA4_API_KEY", "k"}, {"CA4_MONGO_URI", "mongodb://h"}};
+  const testing::Env env = {{"CA4_API_KEY", "k-12345678"}, {"CA4_MONGO_URI", "mongodb://h"}};
   const auto p = loaded(
       "{target: hosts, hosts: {bastion: {address: b}, nodes: [{address: n}]}, "
       "infra: {workspace: \"lit$${X}\"}, platform: {db: {uri: \"${CA4_MONGO_URI}\"}}, "

@@ -20,7 +20,7 @@ TEST(Examples, DefaultLocalSpecLoadsWithEmptyEnvironment) {
 }
 
 const testing::Env kEnv = {{"CA4_MONGO_URI", "mongodb://user:pw@docdb:27017"},
-                           {"CA4_API_KEY", "api-key"},
+                           {"CA4_API_KEY", "api-key-123"},
                            {"AWS_ACCESS_KEY_ID", "AKIA"},
                            {"AWS_SECRET_ACCESS_KEY", "sk"},
                            {"TF_DB_PASSWORD", "pw"},
@@ -49,6 +49,15 @@ TEST(Examples, KubernetesExampleLoads) {
   EXPECT_EQ(s.cluster.ready_timeout, std::chrono::minutes(5));
   EXPECT_TRUE(s.cluster.prune);
   EXPECT_FALSE(s.cluster.force_conflicts);
+}
+
+TEST(Examples, ApiKeyOutsideWhatTheProcessorAcceptsIsRefusedWithoutEchoingIt) {
+  const auto r = testing::withSpec("{edge: {processor: {apiKey: \"${CA4_API_KEY}\"}}}", {{"CA4_API_KEY", "short"}});
+  ASSERT_FALSE(testing::loads(r));
+  const auto d = testing::dump(r);
+  EXPECT_NE(d.find("spec.edge.processor.apiKey"), std::string::npos) << d;
+  EXPECT_NE(d.find("8..256"), std::string::npos) << d;
+  EXPECT_EQ(d.find("short"), std::string::npos) << "the value is never echoed: " << d;
 }
 
 TEST(Examples, KubernetesTargetNeedsAKubeconfig) {

@@ -59,15 +59,15 @@ TEST(Secrets, NumberOrMapLiteralIsRejectedToo) {
 
 TEST(Secrets, ReferenceResolvesFromInjectedEnv) {
   for (const auto& f : secretFields()) {
-    const auto r = withSpec(with(f.flow, "\"${CA4_S}\""), {{"CA4_S", "s3cr3t"}});
+    const auto r = withSpec(with(f.flow, "\"${CA4_S}\""), {{"CA4_S", "s3cr3t-value"}});
     ASSERT_TRUE(loads(r)) << f.path;
   }
   const auto r =
-      withSpec("{edge: {processor: {apiKey: \"${CA4_API_KEY}\"}}}", {{"CA4_API_KEY", "k-123"}});
+      withSpec("{edge: {processor: {apiKey: \"${CA4_API_KEY}\"}}}", {{"CA4_API_KEY", "k-12345678"}});
   ASSERT_TRUE(loads(r));
   const auto& key = r.pipeline->spec.edge.processor.api_key;
   EXPECT_EQ(key.ref(), "CA4_API_KEY");
-  EXPECT_EQ(key.value(), "k-123");
+  EXPECT_EQ(key.value(), "k-12345678");
   EXPECT_EQ(key.redacted(), "${CA4_API_KEY}");
 }
 
