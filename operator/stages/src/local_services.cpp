@@ -2,7 +2,6 @@
 
 #include "ca4/common/sigv4.h"
 
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -100,28 +99,6 @@ std::string prometheusConfig(const spec::Pipeline& p) {
     << "    static_configs:\n"
     << "      - targets: ['" << loop(ports.prometheus) << "']\n";
   return o.str();
-}
-
-std::string newKafkaClusterId() {
-  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  for (;;) {
-    unsigned char b[16];
-    RAND_bytes(b, sizeof b);
-    std::string out;
-    int bits = 0, acc = 0;
-    for (unsigned char c : b) {
-      acc = ((acc << 8) | c) & 0xFFFF;
-      bits += 8;
-      while (bits >= 6) {
-        out += a[(acc >> (bits - 6)) & 63];
-        bits -= 6;
-      }
-    }
-    if (bits > 0) out += a[(acc << (6 - bits)) & 63];
-    // As Kafka's Uuid.randomUuid(): never a leading '-', which StorageTool's argument parser
-    // would take for an option ("argument --cluster-id/-t: expected one argument"), 1 run in 64.
-    if (out.front() != '-') return out;  // 22 chars, no padding
-  }
 }
 
 std::vector<Component> platformComponents(const spec::Pipeline& p, const Layout& l) {

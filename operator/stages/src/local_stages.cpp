@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "ca4/drivers/kafka/admin.h"
+#include "ca4/drivers/kafka/cluster_id.h"
 #include "ca4/drivers/local/ports.h"
 #include "ca4/drivers/local/process.h"
 #include "ca4/drivers/s3/client.h"
@@ -295,7 +296,7 @@ class LocalPlatformStage final : public LocalServicesStage {
       fs::create_directories(l.data_dir + "/kafka-data");
       drivers::local::ProcessSpec fmt{"kafka-format",
                                       {l.java, "-Xmx256m", "-cp", l.kafka_libs + "/*",
-                                       "kafka.tools.StorageTool", "format", "-t", newKafkaClusterId(),
+                                       "kafka.tools.StorageTool", "format", "-t", drivers::kafka::newClusterId(),
                                        "-c", l.data_dir + "/kafka.properties", "--ignore-formatted"},
                                       {},
                                       l.data_dir + "/kafka.log",

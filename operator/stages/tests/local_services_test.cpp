@@ -113,22 +113,3 @@ TEST(LocalServices, PrometheusScrapesProcessorAndWorker) {
   p.spec.monitoring.enabled = false;
   EXPECT_TRUE(monitoringComponents(p, layout()).empty());
 }
-
-TEST(LocalServices, KafkaClusterIdIsBase64Url22) {
-  auto a = newKafkaClusterId();
-  auto b = newKafkaClusterId();
-  EXPECT_EQ(a.size(), 22u);
-  EXPECT_NE(a, b);
-  EXPECT_EQ(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-            std::string::npos);
-}
-
-// StorageTool format takes the id as an option value: a leading '-' made 1 fresh start in 64 fail.
-TEST(KafkaClusterId, NeverStartsWithADashAndIs22Base64UrlChars) {
-  for (int i = 0; i < 5000; ++i) {
-    const auto id = ca4::stages::local::newKafkaClusterId();
-    ASSERT_EQ(id.size(), 22u) << id;
-    ASSERT_NE(id.front(), '-') << id;
-    ASSERT_EQ(id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), std::string::npos) << id;
-  }
-}

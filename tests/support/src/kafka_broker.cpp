@@ -1,7 +1,8 @@
 #include "ca4/testsupport/kafka_broker.hpp"
 
 #include <fstream>
-#include <random>
+#include <ca4/drivers/kafka/cluster_id.h>
+
 #include <stdexcept>
 #include <thread>
 
@@ -11,37 +12,6 @@ namespace ca4::testsupport {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (22 characters), never
-// starting with '-' (StorageTool would read it as an option: 1 run in 64 failed before).
-std::string randomClusterIdOnce();
-std::string randomClusterId() {
-  for (;;) {
-    std::string id = randomClusterIdOnce();
-    if (id.front() != '-') return id;
-  }
-}
-
-std::string randomClusterIdOnce() {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::random_device rd;
-  unsigned char bytes[16];
-  for (auto& b : bytes) b = static_cast<unsigned char>(rd());
-  std::string out;
-  unsigned int buffer = 0;
-  int bits = 0;
-  for (unsigned char b : bytes) {
-    buffer = (buffer << 8) | b;
-    bits += 8;
-    while (bits >= 6) {
-      out += kAlphabet[(buffer >> (bits - 6)) & 0x3f];
-      bits -= 6;
-    }
-  }
-  if (bits > 0) out += kAlphabet[(buffer << (6 - bits)) & 0x3f];
-  return out;
-}
 
 void dropLog(const rd_kafka_t*, int, const char*, const char*) {}
 
@@ -102,7 +72,7 @@ KafkaBroker::KafkaBroker(KafkaOptions options) : options_(std::move(options)), d
   // One-time storage format (a short-lived JVM) with the static voter set above.
   Process format = Process::start({
       .argv = {"java", "-Xmx256m", "-cp", (libs_ / "*").string(), "kafka.tools.StorageTool",
-               "format", "-t", randomClusterId(), "-c",
+               "format", "-t", drivers::kafka::newClusterId(), "-c",
                (dir_.path() / "server.properties").string()},
       .env = {},
       .cwd = dir_.path(),

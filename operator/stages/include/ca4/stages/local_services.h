@@ -62,7 +62,5 @@ std::vector<Component> monitoringComponents(const spec::Pipeline& p, const Layou
 std::string kafkaProperties(const spec::Pipeline& p, const Layout& l);
 std::string kafkaLog4j2();
 std::string prometheusConfig(const spec::Pipeline& p);
-// A Kafka cluster id (22 chars, base64url of 16 random bytes), as StorageTool random-uuid.
-std::string newKafkaClusterId();
 
 }  // namespace ca4::stages::local
