@@ -1,39 +1,13 @@
 #include "ca4/stages/kube_render.h"
 
+#include <ca4/common/base64.h>
+
 #include <regex>
 
 namespace ca4::stages::kube {
 
 using engine::Error;
 using engine::Result;
-
-std::string base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += t[(v >> 18) & 63];
-    out += t[(v >> 12) & 63];
-    out += t[(v >> 6) & 63];
-    out += t[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += t[(v >> 18) & 63];
-    out += t[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += t[(v >> 18) & 63];
-    out += t[(v >> 12) & 63];
-    out += t[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
 
 namespace {
 
@@ -62,7 +36,7 @@ std::string label(const Json& o, const char* key) {
 Json secret(const std::string& name, const std::vector<std::pair<std::string, std::string>>& data) {
   Json d = Json::object();
   for (const auto& [k, v] : data)
-    if (!v.empty()) d[k] = base64(v);
+    if (!v.empty()) d[k] = common::base64Encode(v);
   return {{"apiVersion", "v1"},
           {"kind", "Secret"},
           {"metadata",

@@ -1,6 +1,7 @@
 // The cluster stages' renderers: the spec's values put into the manifests (Secrets, ConfigMaps,
 // replica counts, monitoring switches, images). Pure: specs come from YAML strings with an
 // injected environment, manifests from small literals, and once from the repository's manifests/.
+#include <ca4/common/base64.h>
 #include <ca4/drivers/kube/objects.h>
 #include <ca4/spec/load.h>
 #include <ca4/stages/kube_render.h>
@@ -14,6 +15,7 @@ namespace ca4::stages::kube {
 namespace {
 
 using Env = std::map<std::string, std::string>;
+using common::base64Encode;
 
 const Env kEnv = {{"CA4_MONGO_URI", "mongodb://user:pw@docdb:27017/?tls=true"},
                   {"AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"},
@@ -93,21 +95,21 @@ TEST(RenderPlatform, NamespacesAndSecrets) {
   ASSERT_NE(mongo, nullptr);
   EXPECT_EQ((*mongo)["metadata"]["namespace"], "app");
   EXPECT_EQ((*mongo)["type"], "Opaque");
-  EXPECT_EQ((*mongo)["data"], (Json{{"uri", base64(kEnv.at("CA4_MONGO_URI"))}}));
+  EXPECT_EQ((*mongo)["data"], (Json{{"uri", base64Encode(kEnv.at("CA4_MONGO_URI"))}}));
 
   const Json* s3 = find(r->objects, "Secret", "ca4-s3-config");
   ASSERT_NE(s3, nullptr);
   EXPECT_EQ((*s3)["metadata"]["namespace"], "app");
-  EXPECT_EQ((*s3)["data"], (Json{{"bucket", base64("ca4-archive")},
-                                 {"region", base64("eu-west-1")},
-                                 {"endpoint", base64("http://minio.platform:9000")},
-                                 {"access_key_id", base64("AKIAEXAMPLE")},
-                                 {"secret_access_key", base64("sk-EXAMPLE")}}));
+  EXPECT_EQ((*s3)["data"], (Json{{"bucket", base64Encode("ca4-archive")},
+                                 {"region", base64Encode("eu-west-1")},
+                                 {"endpoint", base64Encode("http://minio.platform:9000")},
+                                 {"access_key_id", base64Encode("AKIAEXAMPLE")},
+                                 {"secret_access_key", base64Encode("sk-EXAMPLE")}}));
 
   const Json* keys = find(r->objects, "Secret", "ca4-edge-api-config");
   ASSERT_NE(keys, nullptr);
   EXPECT_EQ((*keys)["metadata"]["namespace"], "app");
-  EXPECT_EQ((*keys)["data"], (Json{{"api-keys", base64("spec:key-1\n")}}));
+  EXPECT_EQ((*keys)["data"], (Json{{"api-keys", base64Encode("spec:key-1\n")}}));
 
   // No plain secret value anywhere in the rendered objects.
   for (const auto& o : r->objects) {
@@ -125,7 +127,7 @@ TEST(RenderPlatform, UnsetValuesAreLeftOut) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   const Json* s3 = find(r->objects, "Secret", "ca4-s3-config");
   ASSERT_NE(s3, nullptr);
-  EXPECT_EQ((*s3)["data"], (Json{{"bucket", base64("b")}, {"region", base64("us-east-1")}}));
+  EXPECT_EQ((*s3)["data"], (Json{{"bucket", base64Encode("b")}, {"region", base64Encode("us-east-1")}}));
 }
 
 TEST(RenderPlatform, NoDbUriMeansNoMongoSecretAndAWarning) {
@@ -424,7 +426,7 @@ TEST(RenderMonitoring, GlobalScrapeIntervalWithBlankLineCommentOrCompoundValue) 
   }
 }
 
-// ---- images and base64 ----
+// ---- images ----
 
 TEST(Images, ImageName) {
   EXPECT_EQ(imageName("nginx"), "nginx");
@@ -475,17 +477,6 @@ TEST(Images, SetImagesInEveryPodTemplate) {
   std::vector<Json> same = {{{"kind", "Pod"}, {"spec", podSpec}}};
   setImages(same, {});
   EXPECT_EQ(same[0]["spec"], podSpec);
-}
-
-TEST(Base64, Rfc4648TestVectors) {
-  EXPECT_EQ(base64(""), "");
-  EXPECT_EQ(base64("f"), "Zg==");
-  EXPECT_EQ(base64("fo"), "Zm8=");
-  EXPECT_EQ(base64("foo"), "Zm9v");
-  EXPECT_EQ(base64("foob"), "Zm9vYg==");
-  EXPECT_EQ(base64("fooba"), "Zm9vYmE=");
-  EXPECT_EQ(base64("foobar"), "Zm9vYmFy");
-  EXPECT_EQ(base64(std::string("\xff\x00\x01\xfe", 4)), "/wAB/g==");
 }
 
 // ---- the repository's manifests ----

@@ -1,5 +1,6 @@
 #include "ca4/drivers/kube/kubeconfig.h"
 
+#include <ca4/common/base64.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
@@ -52,27 +53,6 @@ std::string resolvePath(const std::string& p, const std::string& baseDir) {
   return (std::filesystem::path(baseDir) / p).string();
 }
 
-// base64 decode (standard alphabet, padding and whitespace tolerated). nullopt on a bad character.
-std::optional<std::string> base64Decode(const std::string& in) {
-  static const std::string alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=' || c == '\n' || c == '\r' || c == ' ' || c == '\t') continue;
-    const auto pos = alphabet.find(c);
-    if (pos == std::string::npos) return std::nullopt;
-    buf = (buf << 6) | static_cast<unsigned>(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buf >> bits) & 0xFF));
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string ClusterAccess::describe() const {
@@ -120,7 +100,7 @@ Result<ClusterAccess> parseKubeconfig(std::string_view yaml, const std::string& 
                            "set clusters[].cluster.server to https://host:port");
   }
   if (const auto d = str(cl, "certificate-authority-data"); !d.empty()) {
-    auto pem = base64Decode(d);
+    auto pem = common::base64Decode(d);
     if (!pem) return Error::terminal(source + ": cluster \"" + clusterName + "\": certificate-authority-data is not base64");
     a.caPem = *pem;
   }
@@ -142,7 +122,7 @@ Result<ClusterAccess> parseKubeconfig(std::string_view yaml, const std::string& 
     }
     auto blob = [&](const char* dataKey, std::string& out) -> std::optional<Error> {
       if (const auto d = str(u, dataKey); !d.empty()) {
-        auto v = base64Decode(d);
+        auto v = common::base64Decode(d);
         if (!v) return Error::terminal(source + ": user \"" + a.user + "\": " + dataKey + " is not base64");
         out = *v;
       }

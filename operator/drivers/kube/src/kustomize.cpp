@@ -1,5 +1,6 @@
 // loadKustomization: the subset of kustomize ca4's manifests use (see objects.h). Reads files;
 // everything else is pure.
+#include <ca4/common/base64.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -25,37 +26,6 @@ constexpr const char* kSupportedTop =
 constexpr const char* kSupportedGenerator = "name, namespace, behavior, files, literals, options";
 constexpr const char* kSupportedOptions = "labels, annotations";
 constexpr const char* kSupportedGeneratorOptions = "disableNameSuffixHash, labels, annotations";
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16 |
-                       static_cast<unsigned char>(in[i + 1]) << 8 |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    const unsigned v =
-        static_cast<unsigned char>(in[i]) << 16 | static_cast<unsigned char>(in[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
 
 // ConfigMap keys: [-._a-zA-Z0-9]+, at most 253 characters, not "." or "..".
 bool validConfigMapKey(std::string_view k) {
@@ -379,7 +349,7 @@ class Loader {
           auto content = readFile(*target);
           if (!content) return at(f, field + ".files: cannot read \"" + rel + "\"");
           const bool utf8 = detail::validUtf8(*content);
-          if (auto st = addKey(f, dataKey, utf8 ? std::move(*content) : base64(*content), utf8);
+          if (auto st = addKey(f, dataKey, utf8 ? std::move(*content) : common::base64Encode(*content), utf8);
               !st)
             return st.error();
         }

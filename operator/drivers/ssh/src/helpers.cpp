@@ -59,31 +59,6 @@ std::string shellQuote(const std::string& s) {
 
 namespace detail {
 
-std::string base64Encode(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::optional<std::string> base64Decode(const std::string& text) {
-  std::string in = text;
-  while (in.size() % 4 != 0) in += '=';
-  if (in.empty()) return std::string();
-  std::string out(3 * in.size() / 4, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  std::size_t pad = 0;
-  for (auto it = in.rbegin(); it != in.rend() && *it == '=' && pad < 2; ++it) ++pad;
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
-}
-
 namespace {
 
 bool globMatch(const char* p, const char* s) {

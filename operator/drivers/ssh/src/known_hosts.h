@@ -1,7 +1,8 @@
-// Internal, pure: known_hosts (OpenSSH format) lookup, base64, error construction. Unit-tested in
+// Internal, pure: known_hosts (OpenSSH format) lookup, error construction. Unit-tested in
 // tests/ssh_test.cpp; no I/O here.
 #pragma once
 
+#include <ca4/common/base64.h>
 #include <ca4/drivers/ssh/ssh.h>
 
 #include <optional>
@@ -10,9 +11,9 @@
 
 namespace ca4::drivers::ssh::detail {
 
-std::string base64Encode(const std::string& bytes);
-// Standard base64 (padding optional); nullopt if `text` is not base64.
-std::optional<std::string> base64Decode(const std::string& text);
+// base64: ca4::common::base64Encode / base64Decode (ca4/common/base64.h).
+using common::base64Decode;
+using common::base64Encode;
 
 // One host pattern list of a known_hosts line ("a,[b]:2222,!c,*.lan" or "|1|salt|hmac") against a
 // host name as built by knownHostsName(). Negations win; '*' and '?' wildcards as OpenSSH.

@@ -47,6 +47,4 @@ engine::Result<Rendered> renderMonitoring(const spec::Pipeline& p, std::vector<J
 void setImages(std::vector<Json>& objects, const std::map<std::string, std::string>& images);
 std::string imageName(const std::string& ref);
 
-std::string base64(const std::string& in);
-
 }  // namespace ca4::stages::kube
