@@ -7,14 +7,15 @@
 #include <openssl/rand.h>
 
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
+#include "ca4/common/base64.h"
 #include "ca4/common/sigv4.h"
 #include "ca4/drivers/kube/applier.h"
 #include "ca4/stages/kube.h"
 #include "ca4/stages/kube_render.h"
 #include "ca4/stages/stages.h"
+#include "files.h"
 
 namespace ca4::stages::kube {
 namespace fs = std::filesystem;
@@ -31,22 +32,6 @@ using engine::Status;
 
 namespace {
 
-std::string resolve(const spec::Pipeline& p, const std::string& path) {
-  if (path.rfind("~/", 0) == 0) {
-    const char* home = std::getenv("HOME");
-    return std::string(home ? home : "") + path.substr(1);
-  }
-  if (path.empty() || path.front() == '/') return path;
-  return (fs::path(p.base_dir.empty() ? "." : p.base_dir) / path).lexically_normal().string();
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string randomHex(std::size_t bytes) {
   std::vector<unsigned char> b(bytes);
   RAND_bytes(b.data(), static_cast<int>(b.size()));
@@ -62,10 +47,14 @@ std::string randomHex(std::size_t bytes) {
 }  // namespace
 
 Result<Client*> KubeSession::client(const spec::Pipeline& p, const std::function<void(const std::string&)>& warn) {
-  const std::string path = resolve(p, p.spec.cluster.kubeconfig);
-  const std::string key = path + "\n" + p.spec.cluster.context + "\n" + sigv4::sha256Hex(readFile(path));
+  const std::string path = absUnder(p.base_dir, p.spec.cluster.kubeconfig);
+  const std::string text = readFile(path);
+  const std::string key = path + "\n" + p.spec.cluster.context + "\n" + sigv4::sha256Hex(text);
   if (client_ && key == key_) return client_.get();
-  auto access = drivers::kube::loadKubeconfig(path, p.spec.cluster.context);
+  // Parse what was just read; an unreadable file goes through loadKubeconfig for its error.
+  auto access = text.empty() ? drivers::kube::loadKubeconfig(path, p.spec.cluster.context)
+                             : drivers::kube::parseKubeconfig(text, path, p.spec.cluster.context,
+                                                              fs::path(path).parent_path().string());
   if (!access) return access.error();
   if (access->insecureSkipVerify && warn)
     warn("warning: the kubeconfig disables TLS verification of " + access->server + " (insecure-skip-tls-verify)");
@@ -159,7 +148,7 @@ class KubeApplyStage final : public engine::Stage {
     plan_.reset();
     auto c = session_->client(ctx.pipeline, [&](const std::string& m) { ctx.progress(m); });
     if (!c) return c.error();
-    const std::string dir = resolve(ctx.pipeline, ctx.pipeline.spec.cluster.manifests) + "/" + set_;
+    const std::string dir = absUnder(ctx.pipeline.base_dir, ctx.pipeline.spec.cluster.manifests) + "/" + set_;
     auto manifests = drivers::kube::loadKustomization(dir);
     if (!manifests) return manifests.error();
     auto rendered = render_(ctx.pipeline, std::move(*manifests), **c);
@@ -279,23 +268,9 @@ Result<std::string> apiKeysFor(const spec::Pipeline& p, Client& c) {
   if (r->status == 200) {
     const auto j = r->json();
     if (j.contains("data") && j["data"].contains("api-keys") && j["data"]["api-keys"].is_string()) {
-      // keep the existing value: decode from base64 (the renderer encodes it again)
-      const std::string b = j["data"]["api-keys"].get<std::string>();
-      static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-      std::string out;
-      unsigned buf = 0;
-      int bits = 0;
-      for (char ch : b) {
-        const auto pos = alphabet.find(ch);
-        if (pos == std::string::npos) continue;
-        buf = (buf << 6) | static_cast<unsigned>(pos);
-        bits += 6;
-        if (bits >= 8) {
-          bits -= 8;
-          out.push_back(static_cast<char>((buf >> bits) & 0xFF));
-        }
-      }
-      if (!out.empty()) return out;
+      // keep the existing value (the renderer encodes it again)
+      auto kept = common::base64Decode(j["data"]["api-keys"].get<std::string>());
+      if (kept && !kept->empty()) return *kept;
     }
   } else if (r->status != 404) {
     if (auto e = r->error()) return e->toError("read Secret app/ca4-edge-api-config");

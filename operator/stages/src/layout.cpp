@@ -8,23 +8,13 @@
 #include <sstream>
 
 #include "ca4/stages/endpoints.h"
+#include "files.h"
 #include "ca4/stages/local_services.h"
 
 namespace ca4::stages {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string absUnder(const std::string& base, const std::string& p) {
-  if (p.empty()) return p;
-  fs::path path(p);
-  if (p.rfind("~/", 0) == 0) {
-    const char* home = std::getenv("HOME");
-    path = fs::path(home ? home : "/") / p.substr(2);
-  }
-  if (path.is_relative()) path = fs::path(base.empty() ? "." : base) / path;
-  return fs::weakly_canonical(path).string();
-}
 
 bool executable(const std::string& p) { return !p.empty() && ::access(p.c_str(), X_OK) == 0; }
 
@@ -54,6 +44,22 @@ std::string readTrimmed(const std::string& file) {
 }
 
 }  // namespace
+
+std::string absUnder(const std::string& base, const std::string& p) {
+  if (p.empty()) return p;
+  fs::path path(p);
+  if (p.rfind("~/", 0) == 0) {
+    const char* home = std::getenv("HOME");
+    path = fs::path(home ? home : "/") / p.substr(2);
+  }
+  if (path.is_relative()) path = fs::path(base.empty() ? "." : base) / path;
+  return fs::weakly_canonical(path).string();
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
 
 std::string localDataDir(const spec::Pipeline& p) { return absUnder(p.base_dir, p.spec.local.data_dir); }
 std::string stateDir(const spec::Pipeline& p) { return absUnder(p.base_dir, ".ca4"); }

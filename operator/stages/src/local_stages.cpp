@@ -21,6 +21,7 @@
 #include "ca4/stages/endpoints.h"
 #include "ca4/stages/local_services.h"
 #include "ca4/stages/stages.h"
+#include "files.h"
 #include "probes.h"
 
 namespace ca4::stages::local {
@@ -51,10 +52,6 @@ Status writeFile(const std::string& path, const std::string& content, fs::perms 
   return engine::okStatus();
 }
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 class LocalServicesStage : public engine::Stage {
  public:
