@@ -7,35 +7,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "temp_dir.h"
+
 namespace ca4::drivers::kube {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "ca4-kube-test-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return path_; }
-  std::string str(const std::string& rel = "") const { return (path_ / rel).string(); }
-  void write(const std::string& rel, const std::string& content) const {
-    fs::create_directories((path_ / rel).parent_path());
-    std::ofstream(path_ / rel, std::ios::binary) << content;
-  }
-
- private:
-  fs::path path_;
-};
+using test::TempDir;
 
 const char* kHeader = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n";
 const char* kNs = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: app\n";
