@@ -18,6 +18,7 @@
 # endpoints, so Services get EndpointSlices as on a real cluster.
 # Environment: CA4_CACHE (default ~/.cache/ca4), CA4_K8S_BIN (overrides the binaries' folder).
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
 
 K8S_VERSION=v1.34.4   # keep in step with install-control-plane.sh
 cache=${CA4_CACHE:-$HOME/.cache/ca4}
@@ -52,10 +53,9 @@ run="$dir/run" pki="$dir/pki"
 # ---- process bookkeeping ------------------------------------------------------------------------
 # A pid file is trusted only while that pid's command line still names this data directory.
 alive() {  # alive NAME -> true if D/run/NAME.pid is a live process of ours
-  local f="$run/$1.pid" pid
+  local f="$run/$1.pid"
   [[ -f $f ]] || return 1
-  pid=$(cat "$f"); [[ -n $pid && -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$dir"
+  pid_alive "$(cat "$f")" "$dir"
 }
 started=()
 start() {  # start NAME CMD... (logs to D/logs/NAME.log)
@@ -164,7 +164,7 @@ wait_for() {  # wait_for WHAT CMD...: retries CMD every 0.2 s until it succeeds 
   local what=$1; shift
   until "$@" >/dev/null 2>&1; do
     local c; for c in "${components[@]}"; do
-      [[ -f $run/$c.pid ]] && ! alive "$c" && { tail -n 20 "$dir/logs/$c.log" >&2; die "$c exited (log: $dir/logs/$c.log)"; }
+      [[ -f $run/$c.pid ]] && ! alive "$c" && { tail -n 20 "$dir/logs/$c.log" >&2; [[ -s $dir/logs/$c.log ]] || say "($c wrote no log)"; die "$c exited (log: $dir/logs/$c.log)"; }
     done
     ((SECONDS < deadline)) || die "timed out after ${timeout}s waiting for $what"
     sleep 0.2

@@ -22,6 +22,7 @@
 # Two VPCs can run side by side with different --prefix and --subnet (and data dirs).
 # By hand: ssh -F D/ssh_config node-1 hostname
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
 
 SSHD=${CA4_VPC_SSHD:-/usr/sbin/sshd}   # override to try another build
 SSH_PORT=22
@@ -78,10 +79,9 @@ our_namespaces() {
 }
 # A pid file is trusted only while that pid's command line still names this data directory.
 alive() {  # alive NS -> true if D/run/NS.pid is a live sshd of ours
-  local f="$run/$1.pid" pid
+  local f="$run/$1.pid"
   [[ -f $f ]] || return 1
-  pid=$(cat "$f"); [[ -n $pid && -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$dir/"
+  pid_alive "$(cat "$f")" "$dir/"
 }
 # ssh_answers [NS] ADDR: an SSH server sends its banner from ADDR:22 within ~1 s (from namespace
 # NS, or from this host with NS=""). A bare TCP connect is not enough: a sandbox's egress proxy

@@ -147,7 +147,9 @@ class KubeTarget : public ::testing::Test {
     int port = ca4::testsupport::freeLoopbackPort(), etcd = 0;
     for (int i = 0; i < 50 && etcd == 0; ++i) {
       const int e = ca4::testsupport::freeLoopbackPort();
-      if (!ca4::testsupport::waitForTcp("127.0.0.1", e + 1, std::chrono::milliseconds(1))) etcd = e;
+      if (e != port && e + 1 != port &&
+          !ca4::testsupport::waitForTcp("127.0.0.1", e + 1, std::chrono::milliseconds(1)))
+        etcd = e;
     }
     auto up = sh(quote(source() + "/tests/testbed/control-plane.sh") + " up --data-dir " + quote(cp().string()) +
                  " --port " + std::to_string(port) + " --etcd-port " + std::to_string(etcd) + " --nodes 2");
