@@ -4,18 +4,27 @@
 # Binaries come from tests/testbed/install-control-plane.sh.
 #
 #   control-plane.sh up --data-dir D --port P [--etcd-port E] [--nodes N] [--pvs N] [--timeout S]
+#                       [--pod-cidr C] [--bind-address A] [--advertise-address A] [--san X]...
+#                       [--node-names a,b] [--node-role R] [--static-token T] [--serve-ca-chain]
 #       generates certificates (openssl) and kubeconfigs in D, starts everything, creates N fake
 #       nodes (default 1) and N PersistentVolumes (default 8: hostPath under D/pv, 20Gi, RWO, no
 #       StorageClass, so StatefulSets' claims bind) and waits until /readyz is ok, the nodes are
 #       Ready and the default ServiceAccount exists. The apiserver serves https://127.0.0.1:P; etcd listens on
 #       127.0.0.1:E (default P+1) with its peer port on E+1. Prints the time to ready.
+#       For a K3s-like server (tests/testbed/k3s-standin.sh): --bind-address (default 127.0.0.1),
+#       --advertise-address (default 127.0.0.1); --san X (repeatable) adds X to the serving
+#       certificate (an IP as IP SAN, else DNS; a changed list re-issues only that certificate);
+#       --node-names names the fake nodes (instead of kwok-node-0..N-1); --node-role R labels them
+#       node-role.kubernetes.io/R (default agent); --static-token T lets bearer token T in as a
+#       member of system:masters (--token-auth-file); --serve-ca-chain serves the CA after the
+#       serving certificate in the TLS handshake (so a client can read the CA from the server).
 #   control-plane.sh down --data-dir D        stops what `up` started (pids in D/run); idempotent
 #   control-plane.sh kubeconfig --data-dir D  prints the path of the admin kubeconfig (context ca4)
 #
 # Authorization is Node,RBAC; the admin client certificate is in group system:masters.
-# Fake nodes get InternalIP 127.0.0.1 and pods get IPs from 10.244.0.1/16 (--pod-cidr): nothing
-# listens there (no route leaves this machine), and unlike loopback addresses they are valid
-# endpoints, so Services get EndpointSlices as on a real cluster.
+# Fake nodes get InternalIP 127.0.0.1 (the --advertise-address) and pods get IPs from
+# 10.244.0.1/16 (--pod-cidr): nothing listens there (no route leaves this machine), and unlike
+# loopback addresses they are valid endpoints, so Services get EndpointSlices as on a real cluster.
 # Environment: CA4_CACHE (default ~/.cache/ca4), CA4_K8S_BIN (overrides the binaries' folder).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
@@ -28,10 +37,12 @@ say() { printf '[control-plane] %s\n' "$*"; }
 die() { printf '[control-plane] error: %s\n' "$*" >&2; exit 1; }
 ms() { date +%s%3N; }
 secs() { local d=$(( $(ms) - $1 )); printf '%d.%03d' $((d / 1000)) $((d % 1000)); }
-usage() { sed -n '2,22p' "$0"; }
+usage() { sed -n '2,28p' "$0"; }
 
 cmd=${1:-}; [[ $# -gt 0 ]] && shift
 dir="" port="" etcd_port="" nodes=1 pvs=8 timeout=120 pod_cidr=10.244.0.1/16
+bind_address=127.0.0.1 advertise_address=127.0.0.1 sans=() node_names="" node_role=agent
+static_token="" serve_ca_chain=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --data-dir) dir=${2:?}; shift 2 ;;
@@ -41,6 +52,13 @@ while [[ $# -gt 0 ]]; do
     --pvs) pvs=${2:?}; shift 2 ;;
     --timeout) timeout=${2:?}; shift 2 ;;
     --pod-cidr) pod_cidr=${2:?}; shift 2 ;;
+    --bind-address) bind_address=${2:?}; shift 2 ;;
+    --advertise-address) advertise_address=${2:?}; shift 2 ;;
+    --san) sans+=("${2:?}"); shift 2 ;;
+    --node-names) node_names=${2:?}; shift 2 ;;
+    --node-role) node_role=${2:?}; shift 2 ;;
+    --static-token) static_token=${2:?}; shift 2 ;;
+    --serve-ca-chain) serve_ca_chain=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
@@ -106,8 +124,32 @@ gen_cert() {
     -days 3650 -sha256 -extfile <(printf '%s\n' "$3") -out "$pki/$1.crt" 2>/dev/null
   rm -f "$pki/$1.csr"
 }
+# The serving certificate's SANs: the fixed ones plus each --san (deduplicated, in order).
+san_fixed="IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+apiserver_sans() {
+  local s=$san_fixed x e
+  for x in "${sans[@]}"; do
+    if [[ $x =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]]; then e="IP:$x"; else e="DNS:$x"; fi
+    [[ ,$s, == *",$e,"* ]] || s+=",$e"
+  done
+  printf '%s' "$s"
+}
+gen_apiserver_cert() {
+  gen_cert apiserver "/CN=kube-apiserver" "basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=$1"
+  printf '%s\n' "$1" >"$pki/apiserver.san"
+}
 gen_pki() {
-  [[ -f $pki/done ]] && return
+  if [[ -f $pki/done ]]; then
+    # Same CA and client certificates on every up; the serving certificate follows --san
+    # (a data dir from before apiserver.san existed has the fixed list).
+    local want have; want=$(apiserver_sans)
+    have=$(cat "$pki/apiserver.san" 2>/dev/null || printf '%s' "$san_fixed")
+    if [[ $want != "$have" ]]; then say "serving certificate SANs changed: re-issuing it"; gen_apiserver_cert "$want"; fi
+    return
+  fi
   command -v openssl >/dev/null 2>&1 || die "openssl not found (apt-get install openssl)"
   rm -rf "$pki" && mkdir -p "$pki"
   gen_key "$pki/ca.key"
@@ -117,10 +159,7 @@ gen_pki() {
   local client="basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=clientAuth"
-  gen_cert apiserver "/CN=kube-apiserver" "basicConstraints=CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  gen_apiserver_cert "$(apiserver_sans)"
   gen_cert admin "/O=system:masters/CN=ca4-admin" "$client"
   gen_cert controller-manager "/CN=system:kube-controller-manager" "$client"
   gen_cert scheduler "/CN=system:kube-scheduler" "$client"
@@ -177,11 +216,12 @@ node_ready() {  # node_ready NAME SINCE: Ready=True and its Lease renewed by thi
             | tr -d ' \n' | sed -n 's/.*"renewTime":"\([^"]*\)".*/\1/p')
   [[ -n $renew && ! $renew < $2 ]]   # RFC 3339 UTC strings compare as text
 }
-node_json() {
+node_json() {  # node_json NAME [ROLE]
+  local role=${2:-agent}
   cat <<EOF
 {"apiVersion":"v1","kind":"Node",
  "metadata":{"name":"$1","annotations":{"kwok.x-k8s.io/node":"fake","node.alpha.kubernetes.io/ttl":"0"},
-   "labels":{"type":"kwok","kubernetes.io/hostname":"$1","kubernetes.io/os":"linux","kubernetes.io/arch":"amd64","kubernetes.io/role":"agent","node-role.kubernetes.io/agent":""}},
+   "labels":{"type":"kwok","kubernetes.io/hostname":"$1","kubernetes.io/os":"linux","kubernetes.io/arch":"amd64","kubernetes.io/role":"$role","node-role.kubernetes.io/$role":""}},
  "spec":{},
  "status":{"allocatable":{"cpu":"32","memory":"256Gi","pods":"110"},
    "capacity":{"cpu":"32","memory":"256Gi","pods":"110"},
@@ -198,6 +238,15 @@ up() {
   local c; for c in "${components[@]}"; do
     alive "$c" && die "$c already running in $dir (pid $(cat "$run/$c.pid")); run 'down' first"
   done
+  local names=() n
+  if [[ -n $node_names ]]; then IFS=, read -ra names <<<"$node_names"; else
+    for ((n = 0; n < nodes; n++)); do names+=("kwok-node-$n"); done
+  fi
+  for n in "${names[@]}"; do
+    [[ $n =~ ^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$ ]] || die "--node-names: '$n' is not a valid node name"
+  done
+  [[ $node_role =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || die "--node-role: '$node_role' is not a valid label name"
+  [[ -z $static_token || $static_token =~ ^[A-Za-z0-9._~+/=:-]+$ ]] || die "--static-token: only [A-Za-z0-9._~+/=:-]"
   rm -f "$run"/*.pid
   local t0 since; t0=$(ms); since=$(date -u +%Y-%m-%dT%H:%M:%S); deadline=$((SECONDS + timeout))
   gen_pki
@@ -209,6 +258,12 @@ apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokConfiguration
 options: {}
 EOF
+  local extra=() cert=$pki/apiserver.crt
+  if ((serve_ca_chain)); then cat "$pki/apiserver.crt" "$pki/ca.crt" >"$pki/apiserver-chain.crt"; cert=$pki/apiserver-chain.crt; fi
+  if [[ -n $static_token ]]; then
+    (umask 077; printf '%s,ca4-static-token,ca4-static-token,"system:masters"\n' "$static_token" >"$dir/token-auth.csv")
+    extra+=(--token-auth-file="$dir/token-auth.csv")
+  fi
   # A failed `up` leaves nothing running (logs stay in D/logs).
   mkdir -p "$run"; printf '%s' "$port" >"$run/port"
   trap 'rc=$?; [[ $rc -eq 0 ]] || { say "up failed: stopping what it started"; for c in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do [[ " ${started[*]} " == *" $c "* ]] && stop "$c"; done; }' EXIT
@@ -222,17 +277,17 @@ EOF
 
   start kube-apiserver "$bin/kube-apiserver" \
     --etcd-servers="http://127.0.0.1:$etcd_port" --etcd-prefix=/registry \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$port" \
+    --bind-address="$bind_address" --advertise-address="$advertise_address" --secure-port="$port" \
     --endpoint-reconciler-type=none \
     --cert-dir="$dir/apiserver-certs" \
-    --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+    --tls-cert-file="$cert" --tls-private-key-file="$pki/apiserver.key" \
     --client-ca-file="$pki/ca.crt" \
     --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
     --service-cluster-ip-range=10.96.0.0/16 \
     --authorization-mode=Node,RBAC --allow-privileged=true \
-    --profiling=false --v=1
+    --profiling=false --v=1 "${extra[@]}"
   wait_for "kube-apiserver /readyz" api GET /readyz
   say "kube-apiserver ready on https://127.0.0.1:$port after $(secs "$t0") s"
 
@@ -252,15 +307,14 @@ EOF
     --secure-port=0 --leader-elect=false --profiling=false --v=1
   start kwok "$bin/kwok" --config="$dir/kwok.yaml" --kubeconfig="$dir/kubeconfig" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-    --node-ip=127.0.0.1 --cidr="$pod_cidr" --node-lease-duration-seconds=40
+    --node-ip="$advertise_address" --cidr="$pod_cidr" --node-lease-duration-seconds=40
 
   local i name
-  for ((i = 0; i < nodes; i++)); do
-    name="kwok-node-$i"
-    api GET "/api/v1/nodes/$name" >/dev/null 2>&1 || api POST /api/v1/nodes "$(node_json "$name")" >/dev/null \
+  for name in "${names[@]}"; do
+    api GET "/api/v1/nodes/$name" >/dev/null 2>&1 || api POST /api/v1/nodes "$(node_json "$name" "$node_role")" >/dev/null \
       || die "creating node $name failed"
   done
-  for ((i = 0; i < nodes; i++)); do wait_for "node kwok-node-$i Ready" node_ready "kwok-node-$i" "$since"; done
+  for name in "${names[@]}"; do wait_for "node $name Ready" node_ready "$name" "$since"; done
   for ((i = 0; i < pvs; i++)); do
     name="ca4-testbed-pv-$i"
     api GET "/api/v1/persistentvolumes/$name" >/dev/null 2>&1 || api POST /api/v1/persistentvolumes \
@@ -269,7 +323,7 @@ EOF
   done
   wait_for "ServiceAccount default/default" api GET /api/v1/namespaces/default/serviceaccounts/default
   trap - EXIT
-  say "ready in $(secs "$t0") s: https://127.0.0.1:$port, etcd 127.0.0.1:$etcd_port, $nodes fake node(s), $pvs PV(s), kubeconfig $dir/kubeconfig (context ca4)"
+  say "ready in $(secs "$t0") s: https://$bind_address:$port, etcd 127.0.0.1:$etcd_port, ${#names[@]} fake node(s), $pvs PV(s), kubeconfig $dir/kubeconfig (context ca4)"
 }
 
 case $cmd in

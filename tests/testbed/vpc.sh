@@ -12,11 +12,22 @@
 #       A.B.1.1k), D/ssh_config (Host bastion, node-k with ProxyJump bastion), D/vpc.json.
 #       Asserts that this host reaches the bastion but not a node. Refuses if the namespaces
 #       exist; a failed up tears down what it made. Defaults: P=ca4, A.B=10.77.
+#       Each node's sshd also runs in a mount namespace of its own in which D/P-node-k/root/
+#       etc-rancher, var-lib-rancher and usr-local-bin are bind-mounted over /etc/rancher,
+#       /var/lib/rancher and /usr/local/bin (K3s' fixed paths; emptied at each up), so all that a
+#       node's SSH session starts sees the node's files. `up` creates the mount points
+#       /etc/rancher and /var/lib/rancher on this host if missing (mkdir -p, nothing written in them).
 #   vpc.sh down --data-dir D [--prefix P]
-#       stops the sshds (and anything else left in the namespaces), deletes the namespaces and
-#       P-pub0; idempotent, also after a partial up. Keys and logs stay in D.
+#       stops the sshds and everything else in the namespaces (also what SSH sessions left running
+#       under setsid), deletes the namespaces and P-pub0; idempotent, also after a partial up.
+#       Keys, logs and the nodes' root/ folders stay in D.
 #   vpc.sh status --data-dir D [--prefix P]
 #       what is up; exit 0 if all of it, 1 if partly or not at all
+#   vpc.sh sshd-stop|sshd-start|sshd-restart --data-dir D [--prefix P] [--kill-sessions] NAME
+#       NAME = bastion | node-k (or P-bastion, P-node-k): stops / starts (same host key, config,
+#       namespaces and node view) that one sshd; start waits until it answers and prints how long
+#       it was down. Stopping keeps open SSH sessions (as `systemctl restart ssh` does) unless
+#       --kill-sessions, which also ends that host's per-connection sshd processes.
 #
 # Environment: CA4_VPC_SSHD (default /usr/sbin/sshd).
 # Two VPCs can run side by side with different --prefix and --subnet (and data dirs).
@@ -31,22 +42,25 @@ say() { printf '[vpc] %s\n' "$*"; }
 die() { printf '[vpc] error: %s\n' "$*" >&2; exit 1; }
 ms() { date +%s%3N; }
 secs() { local d=$(( $(ms) - $1 )); printf '%d.%03d' $((d / 1000)) $((d % 1000)); }
-usage() { sed -n '2,23p' "$0"; }
+usage() { sed -n '2,36p' "$0"; }
 
 cmd=${1:-}; [[ $# -gt 0 ]] && shift
 [[ $cmd == -h || $cmd == --help ]] && { usage; exit 0; }
-dir="" nodes=2 prefix="" subnet=""
+dir="" nodes=2 prefix="" subnet="" name="" kill_sessions=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --data-dir) dir=${2:?}; shift 2 ;;
     --nodes) nodes=${2:?}; shift 2 ;;
     --prefix) prefix=${2:?}; shift 2 ;;
     --subnet) subnet=${2:?}; shift 2 ;;
+    --kill-sessions) kill_sessions=1; shift ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument '$1'" ;;
+    -*) usage >&2; die "unknown argument '$1'" ;;
+    *) [[ -z $name && $cmd == sshd-* ]] || { usage >&2; die "unexpected argument '$1'"; }; name=$1; shift ;;
   esac
 done
 [[ -n $cmd ]] || { usage >&2; exit 2; }
+[[ $cmd != sshd-* || -n $name ]] || die "$cmd needs NAME (bastion or node-k)"
 [[ -n $dir ]] || die "--data-dir is required"
 [[ $(id -u) -eq 0 ]] || die "needs root (network namespaces)"
 command -v ip >/dev/null 2>&1 || die "ip not found (apt-get install iproute2)"
@@ -59,7 +73,8 @@ if [[ -f $dir/vpc.env ]]; then
   if [[ $cmd != up && -n $prefix && $prefix != "$saved_prefix" ]]; then
     die "$dir belongs to VPC '$saved_prefix', not '$prefix'"
   fi
-  prefix=${prefix:-$saved_prefix}; [[ $cmd == up ]] || subnet=${subnet:-$saved_subnet}
+  prefix=${prefix:-$saved_prefix}
+  [[ $cmd == up ]] || { subnet=${subnet:-$saved_subnet}; nodes=$(sed -n 's/^nodes=//p' "$dir/vpc.env"); }
 fi
 prefix=${prefix:-ca4} subnet=${subnet:-10.77}
 [[ $prefix =~ ^[a-z0-9][a-z0-9-]{0,9}$ ]] || die "--prefix: 1-10 of [a-z0-9-], got '$prefix' (P-pub0 must fit in 15 characters)"
@@ -71,6 +86,8 @@ bastion="$prefix-bastion" hostlink="$prefix-pub0"
 host_ip="$subnet.0.1" bastion_pub="$subnet.0.10" bastion_priv="$subnet.1.1"
 node_ns() { printf '%s-node-%d' "$prefix" "$1"; }
 node_ip() { printf '%s.1.%d' "$subnet" $((10 + $1)); }
+# A node's own copies of K3s' fixed paths: D/NS/root/<dir> is bind-mounted over <path>.
+node_mounts=(etc-rancher:/etc/rancher var-lib-rancher:/var/lib/rancher usr-local-bin:/usr/local/bin)
 
 # ---- bookkeeping ------------------------------------------------------------------------------
 # Our namespaces: P-bastion and P-node-<k> that exist now (whatever `up` got to).
@@ -99,27 +116,48 @@ running() {
   [[ -n $st && ${st%% *} != Z ]]
 }
 
+# stop_pids PID...: TERM them together, KILL what still runs after 5 s
+stop_pids() {
+  local pid i=0 left
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  while :; do
+    left=(); for pid in "$@"; do running "$pid" && left+=("$pid"); done
+    [[ ${#left[@]} -gt 0 ]] || return 0
+    ((i++ < 250)) || break
+    sleep 0.02
+  done
+  for pid in "${left[@]}"; do kill -KILL "$pid" 2>/dev/null || true; say "pid $pid killed"; done
+}
+cmdline() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | cut -c1-80 | sed 's/ *$//'; }
+
 down() {
-  local nss ns pid pids=() i
+  local nss ns pid pids=() seen=() round
   mapfile -t nss < <(our_namespaces)
   # 1. the sshds we started (pid files), 2. anything else still inside our namespaces (sessions
-  # forked by sshd, processes a test started with `ip netns exec`): a namespace with a process
-  # in it outlives `ip netns del`, and so would its veths and addresses.
+  # forked by sshd, what those sessions started under setsid, processes a test started with
+  # `ip netns exec`): a namespace with a process in it outlives `ip netns del`, and so would its
+  # veths and addresses. Repeated, since a process may start another on TERM (a trap that
+  # cleans up); the last round KILLs at once.
   for f in "$run"/*.pid; do
     [[ -e $f ]] || continue
     ns=$(basename "$f" .pid)
-    if alive "$ns"; then pid=$(cat "$f"); kill -TERM "$pid" 2>/dev/null && pids+=("$pid"); fi
+    if alive "$ns"; then pids+=("$(cat "$f")"); fi
   done
-  for ns in "${nss[@]}"; do
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do
-      [[ " ${pids[*]} " == *" $pid "* ]] && continue
-      say "stopping pid $pid in $ns: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-80 | sed 's/ *$//')"
-      kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+  for ((round = 1; round <= 5; round++)); do
+    for ns in "${nss[@]}"; do
+      for pid in $(ip netns pids "$ns" 2>/dev/null); do
+        [[ " ${pids[*]} " == *" $pid "* ]] && continue
+        running "$pid" || continue
+        [[ " ${seen[*]} " == *" $pid "* ]] || say "stopping pid $pid in $ns: $(cmdline "$pid")"
+        pids+=("$pid")
+      done
     done
-  done
-  for pid in "${pids[@]}"; do
-    i=0; while running "$pid" && ((i++ < 250)); do sleep 0.02; done
-    if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; say "pid $pid killed"; fi
+    [[ ${#pids[@]} -gt 0 ]] || break
+    for pid in "${pids[@]}"; do [[ " ${seen[*]} " == *" $pid "* ]] || seen+=("$pid"); done
+    if ((round < 5)); then stop_pids "${pids[@]}"; else
+      for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; say "pid $pid killed"; done
+    fi
+    pids=()
   done
   rm -f "$run"/*.pid
   for ns in "${nss[@]}"; do ip netns del "$ns" 2>/dev/null || say "could not delete namespace $ns"; done
@@ -128,7 +166,7 @@ down() {
   local left; left=$(our_namespaces)
   [[ -z $left ]] || die "namespaces left: $left"
   ! ip link show "$hostlink" >/dev/null 2>&1 || die "$hostlink is still there"
-  say "down: $prefix (${#nss[@]} namespace(s) deleted, ${#pids[@]} process(es) stopped; keys and logs kept in $dir)"
+  say "down: $prefix (${#nss[@]} namespace(s) deleted, ${#seen[@]} process(es) stopped; keys and logs kept in $dir)"
 }
 
 # ---- up ---------------------------------------------------------------------------------------
@@ -167,11 +205,18 @@ EOF
 }
 
 start_sshd() {  # start_sshd NS: sshd -D in NS and in a UTS namespace of its own named NS
-  local ns=$1
+  local ns=$1 m unshare=(unshare --uts) script='echo "$1" >/proc/sys/kernel/hostname && '
+  # A node's sshd also gets a mount namespace of its own (private propagation: nothing mounted
+  # there reaches this host) with the node's K3s paths bind-mounted from D/NS/root ($4);
+  # everything its sessions start, under setsid or not, inherits that view.
+  if [[ $ns != "$bastion" ]]; then
+    unshare+=(--mount --propagation private)
+    for m in "${node_mounts[@]}"; do script+="mount --bind \"\$4/${m%%:*}\" ${m#*:} && "; done
+  fi
+  script+='exec "$2" -D -e -f "$3"'
   # ip netns exec, unshare (no --fork) and sh all exec in place: $! is the sshd's pid.
-  setsid ip netns exec "$ns" unshare --uts -- /bin/sh -c \
-    'echo "$1" >/proc/sys/kernel/hostname && exec "$2" -D -e -f "$3"' sh "$ns" "$SSHD" "$dir/$ns/sshd_config" \
-    >"$dir/logs/$ns.log" 2>&1 </dev/null &
+  setsid ip netns exec "$ns" "${unshare[@]}" -- /bin/sh -c "$script" sh "$ns" "$SSHD" "$dir/$ns/sshd_config" "$dir/$ns/root" \
+    >>"$dir/logs/$ns.log" 2>&1 </dev/null &
   echo $! >"$run/$ns.pid"
 }
 
@@ -203,7 +248,7 @@ up() {
   [[ -z $(ip -4 -o addr show to "$subnet.0.0/16") ]] || die "this host already has an address in $subnet.0.0/16 (another VPC?): pick another --subnet"
 
   local t0; t0=$(ms)
-  mkdir -p "$run" "$dir/logs"; rm -f "$run"/*.pid
+  mkdir -p "$run" "$dir/logs"; rm -f "$run"/*.pid "$run"/*.stopped
   printf 'prefix=%s\nsubnet=%s\nnodes=%s\n' "$prefix" "$subnet" "$nodes" >"$dir/vpc.env"
   trap 'rc=$?; if [[ $rc -ne 0 ]]; then say "up failed: tearing down what it made"; down || true; fi' EXIT
 
@@ -248,6 +293,13 @@ up() {
   for ns in "${all[@]}"; do
     mkdir -p "$dir/$ns"
     [[ -f $dir/$ns/ssh_host_ed25519_key ]] || ssh-keygen -q -t ed25519 -N '' -C "$ns" -f "$dir/$ns/ssh_host_ed25519_key"
+    : >"$dir/logs/$ns.log"
+  done
+  # each node starts with empty K3s paths (a new machine); this host only provides mount points
+  local m; for m in "${node_mounts[@]}"; do [[ -d ${m#*:} ]] || mkdir -p "${m#*:}"; done
+  for ((k = 1; k <= nodes; k++)); do
+    ns=$(node_ns "$k"); rm -rf "$dir/$ns/root"
+    for m in "${node_mounts[@]}"; do mkdir -p "$dir/$ns/root/${m%%:*}"; done
   done
   sshd_config "$bastion" "$bastion_pub" "$bastion_priv"
   for ((k = 1; k <= nodes; k++)); do sshd_config "$(node_ns "$k")" "$(node_ip "$k")"; done
@@ -310,8 +362,14 @@ host_json() {  # host_json NS NAME [public ip or ""] PRIVATE_IP
   printf '"private_ip": %s, "ssh_port": %d, "host_key": %s, "host_key_pub": %s, ' \
     "$(json_str "$4")" "$SSH_PORT" "$(json_str "$dir/$ns/ssh_host_ed25519_key")" \
     "$(json_str "$(cut -d' ' -f1,2 "$dir/$ns/ssh_host_ed25519_key.pub")")"
-  printf '"sshd_config": %s, "sshd_pid": %d, "log": %s}' \
-    "$(json_str "$dir/$ns/sshd_config")" "$(cat "$run/$ns.pid")" "$(json_str "$dir/logs/$ns.log")"
+  printf '"sshd_config": %s, "sshd_pid": %d, "log": %s' \
+    "$(json_str "$dir/$ns/sshd_config")" "$(cat "$run/$ns.pid" 2>/dev/null || echo 0)" "$(json_str "$dir/logs/$ns.log")"
+  if [[ $ns != "$bastion" ]]; then
+    local m sep=""; printf ', "root": {'
+    for m in "${node_mounts[@]}"; do printf '%s%s: %s' "$sep" "$(json_str "${m#*:}")" "$(json_str "$dir/$ns/root/${m%%:*}")"; sep=", "; done
+    printf '}'
+  fi
+  printf '}'
 }
 
 write_json() {
@@ -358,9 +416,47 @@ status() {
   say "$prefix: partly up (run: $0 down --data-dir $dir)"; return 1
 }
 
+# ---- one sshd: stop / start / restart ---------------------------------------------------------
+# NAME -> its namespace (bastion, node-k, or the namespace's own name)
+name_ns() {
+  local n=${1#"$prefix"-}
+  if [[ $n == bastion ]]; then printf '%s' "$bastion"
+  elif [[ $n =~ ^node-([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 1 && BASH_REMATCH[1] <= nodes)); then node_ns "${BASH_REMATCH[1]}"
+  else die "no host '$1' in VPC $prefix (bastion, node-1..node-$nodes)"; fi
+}
+sshd_stop() {  # sshd_stop NS: the listening sshd (and with --kill-sessions its connections)
+  local ns=$1 pid pids=()
+  ip netns list | awk '{print $1}' | grep -qx -- "$ns" || die "namespace $ns does not exist (is the VPC up?)"
+  if alive "$ns"; then pids+=("$(cat "$run/$ns.pid")"); else say "sshd in $ns was not running"; fi
+  if ((kill_sessions)); then
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do
+      [[ " ${pids[*]} " == *" $pid "* ]] && continue
+      [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sshd ]] && running "$pid" && pids+=("$pid")
+    done
+  fi
+  ms >"$run/$ns.stopped"   # down from here (sshd-start prints how long)
+  ((${#pids[@]} == 0)) || stop_pids "${pids[@]}"
+  rm -f "$run/$ns.pid"
+  say "sshd in $ns stopped (${#pids[@]} process(es)$( ((kill_sessions)) && printf ', sessions included'))"
+}
+sshd_start() {  # sshd_start NS: as at `up`, then waits until it answers
+  local ns=$1 t0 down_for=""; t0=$(ms)
+  ip netns list | awk '{print $1}' | grep -qx -- "$ns" || die "namespace $ns does not exist (is the VPC up?)"
+  alive "$ns" && die "sshd in $ns is running (pid $(cat "$run/$ns.pid"))"
+  "$SSHD" -t -f "$dir/$ns/sshd_config" || die "sshd -t rejects $dir/$ns/sshd_config"
+  start_sshd "$ns"
+  if [[ $ns == "$bastion" ]]; then wait_sshd "$ns" "" "$bastion_pub"; else wait_sshd "$ns" "$bastion" "$subnet.1.$((10 + ${ns##*-}))"; fi
+  if [[ -f $run/$ns.stopped ]]; then down_for=", down for $(secs "$(cat "$run/$ns.stopped")") s"; rm -f "$run/$ns.stopped"; fi
+  write_json
+  say "sshd in $ns started (pid $(cat "$run/$ns.pid")), answering after $(secs "$t0") s$down_for"
+}
+
 case $cmd in
   up) up ;;
   down) t0=$(ms); down; say "down took $(secs "$t0") s" ;;
   status) status ;;
+  sshd-stop) ns=$(name_ns "$name"); sshd_stop "$ns" ;;
+  sshd-start) ns=$(name_ns "$name"); sshd_start "$ns" ;;
+  sshd-restart) ns=$(name_ns "$name"); sshd_stop "$ns"; sshd_start "$ns" ;;
   *) usage >&2; die "unknown command '$cmd'" ;;
 esac

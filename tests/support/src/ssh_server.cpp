@@ -1,6 +1,9 @@
 #include "ca4/testsupport/ssh_server.hpp"
 
+#include <signal.h>
 #include <sys/stat.h>
+
+#include <filesystem>
 
 #include <fstream>
 #include <sstream>
@@ -80,6 +83,15 @@ SshServer::SshServer(const std::string& name, const std::string& listenAddress,
         << "Subsystem sftp internal-sftp\n"
         << "LogLevel " << logLevel << "\n";
   }
+  name_ = name;
+  startTimeout_ = startTimeout;
+  start();
+}
+
+void SshServer::start() {
+  const auto& d = dir_.path();
+  const auto& name = name_;
+  const auto startTimeout = startTimeout_;
   process_ = Process::start({
       .argv = {"/usr/sbin/sshd", "-D", "-e", "-f", (d / "sshd_config").string()},
       .env = {},
@@ -113,6 +125,32 @@ void SshServer::authorize(const SshUserKey& key) {
 std::filesystem::path SshServer::serverLog() const { return dir_.path() / "sshd.log"; }
 
 void SshServer::stop() { process_.stop(std::chrono::seconds(5)); }
+
+void SshServer::killAll() {
+  // sshd's per-connection processes call setsid(), so they are outside the listener's process
+  // group; they are its children, though.
+  const pid_t master = process_.pid();
+  if (master > 0 && process_.alive()) {
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      const std::string pid = e.path().filename().string();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::string stat = readText(e.path() / "stat");
+      auto close = stat.rfind(')');
+      if (close == std::string::npos) continue;
+      std::istringstream rest(stat.substr(close + 2));
+      std::string state;
+      pid_t ppid = 0;
+      rest >> state >> ppid;
+      if (ppid == master) ::kill(static_cast<pid_t>(std::stol(pid)), SIGKILL);
+    }
+  }
+  process_.kill();
+}
+
+void SshServer::restart() {
+  killAll();
+  start();
+}
 
 bool SshServer::running() { return process_.alive(); }
 

@@ -20,6 +20,11 @@ struct SessionFree {
 };
 using SessionPtr = std::unique_ptr<ssh_session_struct, SessionFree>;
 
+struct EventFree {
+  void operator()(ssh_event e) const { ssh_event_free(e); }  // hands the session's poll back
+};
+using EventPtr = std::unique_ptr<ssh_event_struct, EventFree>;
+
 struct KeyFree {
   void operator()(ssh_key k) const { ssh_key_free(k); }
 };

@@ -181,6 +181,7 @@ class Hop {
     if (io_.joinable()) io_.join();
     Lock lock(mu_);
     pumps_.clear();  // channels first (they belong to the session), then the fds
+    events_.reset();
     session_.reset();
   }
   Hop(const Hop&) = delete;
@@ -195,12 +196,31 @@ class Hop {
   // A direct-tcpip channel to host:port as seen from this hop, pumped to a socketpair; returns
   // the other end (blocking, close-on-exec), owned by the caller.
   Result<int> openForward(const std::string& host, std::uint16_t port, const std::string& forWhat) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      return makeError(SshErrorKind::Other, std::string("socketpair: ") + std::strerror(errno));
+    }
+    auto st = forwardFd(sv[0], host, port, forWhat);
+    if (!st) {
+      closeFd(sv[1]);
+      return st.error();
+    }
+    return sv[1];
+  }
+
+  // Pumps the connected stream socket `fd` (always taken over: closed on failure) to a
+  // direct-tcpip channel to host:port as seen from this hop.
+  Status forwardFd(int fd, const std::string& host, std::uint16_t port, const std::string& forWhat) {
     ChannelPtr ch;
     {
       Lock lock(mu_);
       ch = newChannel();
-      if (!ch) return makeError(SshErrorKind::Other, describe(ep_) + ": cannot allocate a channel");
+      if (!ch) {
+        closeFd(fd);
+        return makeError(SshErrorKind::Other, describe(ep_) + ": cannot allocate a channel");
+      }
       if (ssh_channel_open_forward(ch.get(), host.c_str(), port, "127.0.0.1", 0) != SSH_OK) {
+        closeFd(fd);
         std::string why = sshError(session_.get());
         std::string msg = describe(ep_) + " cannot open a tunnel to " + host + ":" +
                           std::to_string(port) + " (" + forWhat + "): " + why;
@@ -214,34 +234,50 @@ class Hop {
         return makeError(SshErrorKind::Unreachable, msg);
       }
     }
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-      return makeError(SshErrorKind::Other, std::string("socketpair: ") + std::strerror(errno));
-    }
-    ::fcntl(sv[0], F_SETFL, ::fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     {
       Lock lock(mu_);
-      pumps_.push_back(std::make_unique<Pump>(std::move(ch), sv[0]));
+      pumps_.push_back(std::make_unique<Pump>(std::move(ch), fd));
     }
     startIo();
-    return sv[1];
+    return engine::okStatus();
+  }
+
+  bool connected() {
+    Lock lock(mu_);
+    return ssh_is_connected(session_.get()) != 0;
+  }
+  std::size_t openForwards() {
+    Lock lock(mu_);
+    return pumps_.size();
   }
 
   void startIo() {
     Lock lock(mu_);
-    if (!io_.joinable()) io_ = std::thread([this] { ioLoop(); });
+    if (io_.joinable()) return;
+    // The I/O thread reads the session's packets even when no channel does (ssh_event_dopoll):
+    // keepalive requests from the server get their replies and a closed connection is noticed
+    // at once (connected() turns false), which is what a tunnel's reconnect waits for.
+    events_.reset(ssh_event_new());
+    if (events_ && ssh_event_add_session(events_.get(), session_.get()) != SSH_OK) events_.reset();
+    io_ = std::thread([this] { ioLoop(); });
   }
 
  private:
   void ioLoop() {
     auto nextKeepAlive = Clock::now() + keepAlive_;
     std::vector<pollfd> fds;
+    bool sessionReadable = false;
     while (!stop_) {
       bool progress = false;
       bool connected = true;
       fds.clear();
       {
         Lock lock(mu_);
+        if (sessionReadable && events_ && ssh_is_connected(session_.get())) {
+          ssh_event_dopoll(events_.get(), 0);
+        }
+        sessionReadable = false;
         connected = ssh_is_connected(session_.get()) != 0;
         for (auto& p : pumps_) {
           if (!connected) p->done = true;
@@ -267,6 +303,7 @@ class Hop {
           std::this_thread::sleep_for(std::chrono::milliseconds(kIdlePollMs));
         } else {
           ::poll(fds.data(), fds.size(), kIdlePollMs);
+          sessionReadable = connected && fds[0].revents != 0;
         }
       }
     }
@@ -276,6 +313,7 @@ class Hop {
   std::recursive_mutex mu_;  // guards session_, pumps_ and every handle on the session
   UniqueFd transport_;       // the session's socket; declared before session_: closed after it
   SessionPtr session_;
+  EventPtr events_;  // the session's packet pump for the I/O thread (freed before session_)
   std::vector<std::unique_ptr<Pump>> pumps_;
   std::chrono::seconds keepAlive_;
   std::atomic<bool> stop_{false};
@@ -790,6 +828,19 @@ class SessionImpl final : public Session {
   Result<int> openTcp(const std::string& host, std::uint16_t port) override {
     return target().openForward(host, port, "openTcp");
   }
+
+  Status forward(int fd, const std::string& host, std::uint16_t port) override {
+    return target().forwardFd(fd, host, port, "tunnel");
+  }
+
+  bool connected() override {
+    for (auto& h : chain_->hops) {
+      if (!h->connected()) return false;
+    }
+    return true;
+  }
+
+  std::size_t openForwards() override { return target().openForwards(); }
 
  private:
   Hop& target() { return *chain_->hops.back(); }

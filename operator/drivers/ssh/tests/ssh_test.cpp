@@ -1,6 +1,7 @@
 // Pure helpers of the SSH driver: fingerprints (pinned against `ssh-keygen -lf`), known_hosts
 // names and lookup (plain, [addr]:port, hashed, negated, revoked), shell quoting, error classes.
 #include <ca4/drivers/ssh/ssh.h>
+#include <ca4/drivers/ssh/tunnel.h>
 #include <gtest/gtest.h>
 
 #include "known_hosts.h"
@@ -119,4 +120,21 @@ TEST(Errors, KindPrefixAndRetryClass) {
   EXPECT_EQ(ssh::toString(ssh::SshErrorKind::HostKeyMismatch), "host-key-mismatch");
   EXPECT_EQ(d::describe({"node", "10.0.0.5", 2222, "root", ""}), "node (root@10.0.0.5:2222)");
   EXPECT_EQ(d::tail(std::string(3000, 'a') + "END").size(), 2048u);
+}
+
+TEST(TunnelBackoff, DoublesFromMinAndCapsAtMax) {
+  using std::chrono::milliseconds;
+  using ca4::drivers::ssh::backoffDelay;
+  EXPECT_EQ(backoffDelay(1, milliseconds(500), milliseconds(30000)), milliseconds(500));
+  EXPECT_EQ(backoffDelay(2, milliseconds(500), milliseconds(30000)), milliseconds(1000));
+  EXPECT_EQ(backoffDelay(4, milliseconds(500), milliseconds(30000)), milliseconds(4000));
+  EXPECT_EQ(backoffDelay(7, milliseconds(500), milliseconds(30000)), milliseconds(30000));
+  EXPECT_EQ(backoffDelay(1000, milliseconds(500), milliseconds(30000)), milliseconds(30000));
+  EXPECT_EQ(backoffDelay(0, milliseconds(500), milliseconds(30000)), milliseconds(500));
+}
+
+TEST(TunnelState, Names) {
+  using ca4::drivers::ssh::TunnelState;
+  EXPECT_EQ(ca4::drivers::ssh::toString(TunnelState::Reconnecting), "reconnecting");
+  EXPECT_EQ(ca4::drivers::ssh::toString(TunnelState::Up), "up");
 }

@@ -50,11 +50,19 @@ class SshServer {
   const std::filesystem::path& dir() const { return dir_.path(); }
   std::filesystem::path serverLog() const;
 
-  void stop();  // idempotent
+  void stop();  // idempotent; established sessions live on (as with OpenSSH's listener)
+  // SIGKILLs the listener and every session process: all connections drop, as when the host dies.
+  void killAll();
+  // The same sshd (port, host key, config) again after stop()/killAll(); returns once it listens.
+  void start();
+  // killAll(), then start().
+  void restart();
   bool running();
 
  private:
   TempDir dir_;
+  std::string name_;
+  std::chrono::seconds startTimeout_{30};
   std::string address_;
   int port_ = 0;
   std::string hostPublicKey_;

@@ -79,6 +79,14 @@ class Session {
   // A channel to host:port as seen from this host (direct-tcpip), as a connected local socket
   // fd (a socketpair end, pumped by a thread owned by the session). The caller closes it.
   virtual Result<int> openTcp(const std::string& host, std::uint16_t port) = 0;
+  // Pumps the connected stream socket `fd` (always taken over; closed on failure or when either
+  // side ends) to a direct-tcpip channel to host:port as seen from this host: a local port
+  // forward's accepted connection, without a socketpair in between.
+  virtual engine::Status forward(int fd, const std::string& host, std::uint16_t port) = 0;
+  // False once any hop's connection is lost (a failed keepalive or read); never true again.
+  virtual bool connected() = 0;
+  // Channels currently pumped (openTcp/forward) on the target hop.
+  virtual std::size_t openForwards() = 0;
 };
 
 // ---- pure helpers (unit-tested) ----
