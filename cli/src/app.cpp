@@ -23,6 +23,7 @@
 #include "ca4/stages/stages.h"
 #include "ca4/stages/kube.h"
 #include "ca4/stages/verify.h"
+#include "tunnel.h"
 
 #ifndef CA4_VERSION
 #define CA4_VERSION "0.0.0-dev"
@@ -484,6 +485,36 @@ int run(int argc, char** argv, std::FILE* out, std::FILE* err) {
   rec->add_flag("--watch", watch, "keep reconciling until SIGINT/SIGTERM");
   rec->add_option("--interval", interval, "seconds between passes (jittered ±10%)")->check(CLI::Range(1, 86400));
   rec->callback([&] { rc = cli.reconcile(watch, interval); });
+  TunnelArgs targs;
+  auto* tun = app.add_subcommand(
+      "tunnel",
+      "local ports forwarded through the bastion to the VPC (hosts/aws targets): kafka 19092, "
+      "grafana 3000, k3s 16443, prometheus 9090 by default (spec.tunnels)");
+  tun->add_option("what", targs.words,
+                  "tunnel names (kafka, grafana, k3s, prometheus, …), `all` (default), or:\n"
+                  "  status   the background tunnel: its forwards, each probed now (exit 3 if one fails)\n"
+                  "  stop     end the background tunnel");
+  tun->add_flag("-b,--background", targs.background,
+                "detach once up; state in .ca4/tunnel.json, log .ca4/tunnel.log");
+  tun->footer(R"(The tunnel reconnects on its own (backoff 0.5 s → 30 s) and probes every forward each
+time it comes up: k3s HTTPS GET /version, grafana/prometheus HTTP, kafka a metadata request,
+others TCP. Connections made while it reconnects wait up to 10 s instead of failing.
+
+Examples:
+  ca4ctl tunnel                  all of spec.tunnels in the foreground (Ctrl-C stops)
+  ca4ctl tunnel kafka k3s        just these two
+  ca4ctl tunnel all -b           in the background; then `ca4ctl tunnel status`, `ca4ctl tunnel stop`
+  KUBECONFIG=kubeconfigs/ca4-kubeconfig kubectl get nodes   (with the k3s tunnel up))");
+  tun->callback([&] {
+    auto p = cli.load();
+    if (!p) {
+      rc = kExitFailed;
+      return;
+    }
+    targs.json = cli.json();
+    targs.verbose = cli.g.verbose;
+    rc = tunnelCommand(*p, targs, out, err);
+  });
   app.add_subcommand("version", "print the version")->callback([&] { rc = cli.version(); });
   app.add_subcommand("doctor", "check prerequisites (tools, services, ports, spec) and say how to fix each")
       ->callback([&] { rc = cli.doctor(); });

@@ -1,0 +1,58 @@
+// The hosts (and aws) targets' way in: SSH endpoints from spec.hosts, tunnels from spec.tunnels
+// through the bastion, and probes that show traffic flows through each tunnel.
+//
+// Tunnel targets: `remoteHost` names a host as the bastion sees it. The symbolic names the
+// defaults use — k3s-api, kafka, grafana, prometheus — mean the K3s server node (the first of
+// spec.hosts.nodes): its API listens there, and K3s' ServiceLB serves LoadBalancer Services on
+// the node addresses. Any other value is used as written.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ca4/drivers/ssh/ssh.h"
+#include "ca4/drivers/ssh/tunnel.h"
+#include "ca4/engine/result.h"
+#include "ca4/spec/spec.h"
+#include "ca4/stages/verify.h"
+
+namespace ca4::stages::remote {
+
+namespace ssh = drivers::ssh;
+
+// ---- pure ----
+struct SshPlan {
+  ssh::Endpoint bastion;
+  std::vector<ssh::Endpoint> nodes;  // nodes[0] = the K3s server
+  ssh::Options options;              // known_hosts (absolute), policy, passphrase
+};
+// Paths (identityFile, knownHosts) resolved against the spec file's directory and ~.
+engine::Result<SshPlan> sshPlan(const spec::Pipeline& p);
+
+// The address the bastion connects to for a tunnel's remoteHost (see the header comment).
+std::string resolveRemoteHost(const spec::Pipeline& p, const std::string& remoteHost);
+
+// The forwards for `names` ("all" or empty = every spec tunnel). An unknown name is a terminal
+// error listing the names the spec has.
+engine::Result<std::vector<ssh::Forward>> forwards(const spec::Pipeline& p,
+                                                   const std::vector<std::string>& names);
+
+enum class ProbeKind { Tcp, Http, Https, Kafka };
+// k3s → HTTPS GET /version; grafana → HTTP GET /api/health; prometheus → HTTP GET /-/ready;
+// kafka → a metadata request; anything else → TCP (the target accepted the channel).
+ProbeKind probeKindFor(const std::string& tunnelName);
+std::string_view toString(ProbeKind k);
+
+// ---- I/O ----
+// Starts the forwards through the bastion (see ssh::Tunnel: listeners first, then connect).
+engine::Result<std::unique_ptr<ssh::Tunnel>> openTunnel(const spec::Pipeline& p,
+                                                       std::vector<ssh::Forward> forwards,
+                                                       ssh::TunnelOptions options = {});
+
+// One round trip through the local end of `f`. ok = traffic flows to the target.
+Check probe(const ssh::Forward& f, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+}  // namespace ca4::stages::remote
