@@ -17,18 +17,23 @@
 #                -L 127.0.0.1:PORT:A.B.1.11:5201 -L 127.0.0.1:PORT+1:A.B.1.11:5202 bastion
 #   ca4ctl   ca4ctl $CA4_TUNNEL_ARGS (default '-f @SPEC@ tunnel bench echo'); the spec (target
 #            hosts, strict host keys, tunnels bench and echo) is written into the temp dir.
-# Cipher: ca4ctl cannot be told one, so the script finds the one it negotiates: a probe sshd
-# (the bastion's sshd_config with Port 2222 and LogLevel DEBUG1, in the bastion's namespace)
-# logs "kex: client->server cipher: ..." for one ca4ctl tunnel. OpenSSH then gets that cipher
-# (-o Ciphers, and -o MACs unless the MAC is implicit), checked with `ssh -v`. Without ca4ctl the
-# cipher is --cipher or OpenSSH's default.
+# Same algorithms: ca4ctl cannot be told a cipher, so the script finds what it negotiates: a
+# probe sshd (the bastion's sshd_config with Port 2222 and LogLevel DEBUG1, in the bastion's
+# namespace) logs "kex: algorithm / host key algorithm / client->server cipher" for one ca4ctl
+# tunnel. OpenSSH then gets the same (-o Ciphers, -o MACs unless implicit, -o KexAlgorithms,
+# -o HostKeyAlgorithms), checked with `ssh -v`. Without ca4ctl: --cipher or OpenSSH's defaults.
 # One round per tool, tools interleaved and the order alternating (openssh first in odd rounds):
 #   setup     spawn -> first 1-byte echo round trip through the tunnel (ms)
 #   conn_rtt  --conns sequential connect + 1 byte + echo + close through the up tunnel (p50, p95)
 #   tput      iperf3 -c 127.0.0.1 -p PORT -t DURATION -O 1 -P N [-R] -J, receiver Mbit/s;
 #             up = local -> node, down = node -> local (-R). During each run /proc gives the
-#             tunnel client's CPU (per thread) and the bastion namespace's (sshd) CPU.
-#   then --setups more start/stop cycles for setup samples.
+#             tunnel client's CPU (per thread) and the bastion namespace's (sshd) CPU, and for
+#             the client's busiest thread /proc/.../schedstat: % of the time on a CPU, runnable
+#             but waiting for one (the machine is shared), asleep (waiting for I/O or a timeout).
+#   then --setups more start/stop cycles for setup samples; for openssh also 1 + --setups with
+#   its default kex and host key algorithm (setup_default_kex_ms, same cipher).
+# ca4ctl probes each forward once up (TCP: a connection held ~500 ms); the script waits for its
+# two probe lines before measuring, since iperf3's server takes one client at a time.
 # Prints a markdown table (medians over the rounds, ratio ca4ctl/openssh), appends rows to --out
 # (date,machine,commit,tool,metric,round,value,unit,cipher,load1). Needs root, iproute2,
 # openssh-server, python3; installs iperf3 with apt-get if missing. Everything it starts is
@@ -42,7 +47,7 @@ say() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 rounds=5 setups=4 duration=10 streams=1,8 directions=up,down conns=50 tools=openssh,ca4ctl
-ca4ctl="" cipher="" prefix=bt subnet=10.79 port=15201 out=$here/results/tunnel.csv
+ca4ctl="" cipher_opt="" prefix=bt subnet=10.79 port=15201 out=$here/results/tunnel.csv
 while [[ $# -gt 0 ]]; do
   case $1 in
     --rounds) rounds=$2; shift 2 ;;
@@ -53,12 +58,12 @@ while [[ $# -gt 0 ]]; do
     --conns) conns=$2; shift 2 ;;
     --tools) tools=$2; shift 2 ;;
     --ca4ctl) ca4ctl=$2; shift 2 ;;
-    --cipher) cipher=$2; shift 2 ;;
+    --cipher) cipher_opt=$2; shift 2 ;;
     --prefix) prefix=$2; shift 2 ;;
     --subnet) subnet=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (try --help)" ;;
   esac
 done
@@ -107,6 +112,7 @@ done
 
 tmp=$(mktemp -d /tmp/ca4-tunnel-bench.XXXXXX)
 D=$tmp/vpc
+cd "$tmp"   # ca4ctl may keep state (.ca4) next to where it runs
 mkdir -p "$tmp/pids" "$tmp/json"
 # stop_pid PID: TERM, then KILL after 5 s
 stop_pid() {
@@ -179,10 +185,14 @@ if has_tool ca4ctl; then
   ca4ctl_sha=$(sha256sum "$tmp/ca4ctl" | cut -c1-16)
   say "ca4ctl: copy of $ca4ctl_src ($(date -r "$ca4ctl_src" '+%F %T'), sha256 $ca4ctl_sha…)"
 fi
+# OpenSSH's algorithm options (set below): the same cipher/MAC as ca4ctl, and the same key
+# exchange and host key algorithm unless default_kex=1 (OpenSSH 9.2's default key exchange,
+# sntrup761x25519-sha512, costs ~150 ms more per setup here than curve25519-sha256).
+cipher_opts=() kex_opts=() ssh_algos=() default_kex=0
 tunnel_cmd() {  # tunnel_cmd TOOL [SPEC] -> the command in array `cmd`
   if [[ $1 == openssh ]]; then
-    cmd=(ssh -F "$D/ssh_config" -N -o ExitOnForwardFailure=yes -o "Ciphers=$cipher")
-    [[ -z $mac ]] || cmd+=(-o "MACs=$mac")
+    cmd=(ssh -F "$D/ssh_config" -N -o ExitOnForwardFailure=yes)
+    cmd+=("${cipher_opts[@]}"); ((default_kex)) || cmd+=("${kex_opts[@]}")
     cmd+=(-L "127.0.0.1:$port:$node:5201" -L "127.0.0.1:$((port + 1)):$node:5202" bastion)
   else
     local a=${ca4_tunnel_args//@SPEC@/${2:-$tmp/ca4.yaml}}
@@ -193,32 +203,51 @@ tunnel_cmd() {  # tunnel_cmd TOOL [SPEC] -> the command in array `cmd`
 iperf_port() { [[ $1 == openssh ]] && echo "$port" || echo $((port + 10)); }
 echo_port() { [[ $1 == openssh ]] && echo $((port + 1)) || echo $((port + 11)); }
 
-# start_tunnel TOOL [SPEC]: sets tpid and setup_ms
+# start_tunnel TOOL [SPEC]: sets tpid and setup_ms (spawn -> first echo round trip)
 start_tunnel() {
-  local r cmd; tunnel_cmd "$@"
+  local r cmd from i; tunnel_cmd "$@"
   echo "+ ${cmd[*]}" >>"$tmp/$1.log"
+  from=$(wc -l <"$tmp/$1.log")
   r=$("$py" "$tool_py" setup --port "$(echo_port "$1")" --pidfile "$tmp/pids/tunnel.pid" \
         --log "$tmp/$1.log" --timeout 30 -- "${cmd[@]}") \
     || { tail -n 20 "$tmp/$1.log" >&2; die "$1 tunnel did not come up (log $tmp/$1.log)"; }
   read -r tpid setup_ms <<<"$r"
+  # ca4ctl probes each forward once it is up (a TCP connect held ~500 ms); iperf3's server serves
+  # one client at a time, so wait for both probe lines (✓/✗) before anything else.
+  if [[ $1 == ca4ctl ]]; then
+    for ((i = 0; i < 250; i++)); do
+      (($(tail -n +"$((from + 1))" "$tmp/$1.log" | grep -cE '^ *(✓|✗) (bench|echo):') >= 2)) && break
+      sleep 0.02
+    done
+    ((i < 250)) || say "  (ca4ctl printed no probe lines within 5 s; going on)"
+  fi
 }
 stop_tunnel() {
   stop_pid "$tpid"; rm -f "$tmp/pids/tunnel.pid"
-  local p; for p in "$(iperf_port openssh)" "$(iperf_port ca4ctl)"; do  # listeners gone
+  local p i; for p in "$(iperf_port openssh)" "$(iperf_port ca4ctl)"; do  # listeners gone
     for ((i = 0; i < 100; i++)); do ss -Hltn "sport = :$p" | grep -q . || break; sleep 0.02; done
   done
 }
 
-# kex_line LOG -> "CIPHER MAC" of the last "kex: client->server cipher: C MAC: M" line
-kex_line() { sed -n 's/.*kex: client->server cipher: \([^ ]*\) MAC: \([^ ]*\).*/\1 \2/p' "$1" | tail -n 1; }
+# algos FILE -> "KEX HOSTKEY CIPHER MAC" from the last debug1 "kex: ..." lines of an ssh -v or
+# sshd log
+algos() {
+  tr -d '\r' <"$1" | awk '/kex: algorithm: /{for (i = 1; i < NF; i++) if ($i == "algorithm:" && $(i-1) == "kex:") k = $(i+1)}
+       /kex: host key algorithm: /{for (i = 1; i < NF; i++) if ($i == "algorithm:" && $(i-1) == "key") h = $(i+1)}
+       /kex: client->server cipher: /{for (i = 1; i < NF; i++) { if ($i == "cipher:") c = $(i+1); if ($i == "MAC:") m = $(i+1) }}
+       END {if (c != "") print k, h, c, m}'
+}
+ssh_v() {  # ssh_v FILE [OPTIONS...]: ssh -v bastion true, its debug output in FILE
+  local f=$1; shift
+  ssh -v -F "$D/ssh_config" -o LogLevel=DEBUG1 "$@" bastion true >"$f" 2>&1 || { cat "$f" >&2; die "ssh bastion true failed"; }
+}
 
-read -r ssh_default_cipher ssh_default_mac < <(ssh -v -F "$D/ssh_config" -o LogLevel=DEBUG1 bastion true 2>&1 \
-  | sed -n 's/.*kex: client->server cipher: \([^ ]*\) MAC: \([^ ]*\).*/\1 \2/p' | tail -n 1) || true
-[[ -n ${ssh_default_cipher:-} ]] || die "ssh -v bastion true printed no 'kex: client->server cipher' line"
-say "OpenSSH's default cipher: $ssh_default_cipher (MAC $ssh_default_mac)"
-ca4_cipher="" ca4_mac=""
+ssh_v "$tmp/ssh-default.log"
+read -r d_kex d_hk d_cipher d_mac < <(algos "$tmp/ssh-default.log") || die "no 'kex:' lines in $tmp/ssh-default.log"
+say "OpenSSH's defaults: kex $d_kex, host key $d_hk, cipher $d_cipher, MAC $d_mac"
 if has_tool ca4ctl; then
-  # probe sshd: the bastion's config on port 2222 at DEBUG1; known_hosts with [A.B.0.10]:2222
+  # ca4ctl (libssh) cannot be asked which algorithms it chose: a probe sshd (the bastion's config
+  # on port 2222 at DEBUG1, in the bastion's namespace; known_hosts with [A.B.0.10]:2222) logs them.
   grep -v -E '^(Port|ListenAddress|LogLevel|PidFile) ' "$D/$bastion_ns/sshd_config" >"$tmp/probe_sshd_config"
   printf 'Port 2222\nListenAddress %s\nLogLevel DEBUG1\nPidFile none\n' "$bastion" >>"$tmp/probe_sshd_config"
   awk -v h="$bastion" '$1 == h {print "[" h "]:2222 " $2 " " $3}' "$D/known_hosts" >"$tmp/probe_known_hosts"
@@ -233,21 +262,24 @@ if has_tool ca4ctl; then
   done
   start_tunnel ca4ctl "$tmp/probe.yaml"; stop_tunnel
   stop_pid "$(cat "$tmp/pids/probe-sshd.pid")"; rm -f "$tmp/pids/probe-sshd.pid"
-  read -r ca4_cipher ca4_mac < <(kex_line "$tmp/probe_sshd.log") || true
-  [[ -n $ca4_cipher ]] || die "no 'kex: client->server cipher' line in $tmp/probe_sshd.log"
-  say "ca4ctl (libssh) negotiates: $ca4_cipher (MAC $ca4_mac)"
+  read -r kex hostkey cipher mac < <(algos "$tmp/probe_sshd.log") || die "no 'kex:' lines in $tmp/probe_sshd.log"
+  say "ca4ctl (libssh) negotiates: kex $kex, host key $hostkey, cipher $cipher, MAC $mac"
+  [[ -z $cipher_opt || $cipher_opt == "$cipher" ]] \
+    || say "WARNING: --cipher $cipher_opt for OpenSSH, but ca4ctl uses $cipher: not the same cipher"
+  [[ -z $cipher_opt ]] || cipher=$cipher_opt mac="<implicit>"
+else
+  kex=$d_kex hostkey=$d_hk cipher=${cipher_opt:-$d_cipher} mac=$d_mac
 fi
-if [[ -n $cipher ]]; then
-  [[ -z $ca4_cipher || $cipher == "$ca4_cipher" ]] || say "WARNING: --cipher $cipher differs from ca4ctl's $ca4_cipher: not the same cipher"
-elif [[ -n $ca4_cipher ]]; then cipher=$ca4_cipher mac=$ca4_mac
-else cipher=$ssh_default_cipher mac=$ssh_default_mac
-fi
-[[ ${mac:-} == "<implicit>" ]] && mac=""
-mac=${mac:-}
-ssh_check=$(ssh -v -F "$D/ssh_config" -o LogLevel=DEBUG1 -o "Ciphers=$cipher" ${mac:+-o "MACs=$mac"} bastion true 2>&1 \
-  | sed -n 's/.*kex: client->server cipher: \([^ ]*\) MAC.*/\1/p' | tail -n 1)
-[[ $ssh_check == "$cipher" ]] || die "OpenSSH with -o Ciphers=$cipher negotiated '$ssh_check'"
-say "both tools: $cipher${mac:+ (MAC $mac)}"
+cipher_opts=(-o "Ciphers=$cipher")
+[[ $mac == "<implicit>" ]] || cipher_opts+=(-o "MACs=$mac")
+kex_opts=(-o "KexAlgorithms=$kex" -o "HostKeyAlgorithms=$hostkey")
+ssh_algos=("${cipher_opts[@]}" "${kex_opts[@]}")
+ssh_v "$tmp/ssh-check.log" "${ssh_algos[@]}"
+read -r c_kex c_hk c_cipher c_mac < <(algos "$tmp/ssh-check.log") || die "no 'kex:' lines in $tmp/ssh-check.log"
+[[ $c_kex == "$kex" && $c_hk == "$hostkey" && $c_cipher == "$cipher" ]] \
+  || die "OpenSSH with ${ssh_algos[*]} negotiated $c_kex $c_hk $c_cipher"
+[[ -z $cipher_opt ]] || mac=$c_mac
+say "both tools: cipher $cipher (MAC $mac), kex $kex, host key $hostkey; OpenSSH: ${ssh_algos[*]}"
 
 # ---- rounds -------------------------------------------------------------------------------------
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -278,20 +310,32 @@ print(f"{s.median(v):.3f} {v[min(len(v) - 1, int(round(0.95 * (len(v) - 1))))]:.
               --client-pid "$tpid" --server-ns "$bastion_ns" --json "$tmp/json/$tool-P$n-$d-$r.json") \
         || die "$tool: iperf3 -P $n $d failed (tunnel log $tmp/$tool.log)"
       echo "round $r $tool P$n $d $out" >>"$tmp/cpu.log"
-      local mbps ccpu scpu
+      local mbps ccpu scpu rws qwait qsleep
       mbps=$(sed -n 's/.*mbps_rx=\([^ ]*\).*/\1/p' <<<"$out")
       ccpu=$(sed -n 's/.*client_cpu_pct=\([^ ]*\).*/\1/p' <<<"$out")
       scpu=$(sed -n 's/.*server_cpu_pct=\([^ ]*\).*/\1/p' <<<"$out")
       row "$tool" "tput_P${n}_$d" "$r" "$mbps" Mbit/s
       row "$tool" "client_cpu_P${n}_$d" "$r" "$ccpu" %
       row "$tool" "bastion_cpu_P${n}_$d" "$r" "$scpu" %
-      say "  $tool: P$n $d $mbps Mbit/s (client CPU $ccpu %, bastion sshd $scpu %; threads ${out##*threads=})"
+      rws=$(sed -n 's/.*busiest_run_wait_sleep_pct=\([^ ]*\).*/\1/p' <<<"$out")
+      IFS=/ read -r _ qwait qsleep <<<"$rws"
+      row "$tool" "client_runq_wait_P${n}_$d" "$r" "$qwait" %
+      row "$tool" "client_asleep_P${n}_$d" "$r" "$qsleep" %
+      say "  $tool: P$n $d $mbps Mbit/s (client CPU $ccpu %, bastion sshd $scpu %; busiest client thread on CPU/waiting for a CPU/asleep $rws %; threads ${out##*threads=})"
     done
   done
   stop_tunnel
   for ((k = 1; k <= setups; k++)); do
     start_tunnel "$tool"; row "$tool" setup_ms "$r" "$setup_ms" ms; stop_tunnel
   done
+  # OpenSSH with its own default key exchange and host key algorithm (same cipher): setup only
+  if [[ $tool == openssh ]]; then
+    default_kex=1
+    for ((k = 0; k <= setups; k++)); do
+      start_tunnel "$tool"; row "$tool" setup_default_kex_ms "$r" "$setup_ms" ms; stop_tunnel
+    done
+    default_kex=0
+  fi
 }
 
 say "tools: ${tool_list[*]}; $rounds round(s), iperf3 ${duration}s (+1 s omitted) streams ${streams} directions ${directions}"
@@ -310,12 +354,13 @@ cat "$rows" >>"$out"
 say "appended $(wc -l <"$rows") rows to $out"
 
 # ---- summary ------------------------------------------------------------------------------------
-"$py" - "$rows" "$tmp" "$cipher" "$load_start" "$load_end" "${ca4ctl_sha:-}" <<'EOF'
+"$py" - "$rows" "$tmp" "$cipher" "$load_start" "$load_end" "${ca4ctl_sha:-}" "$kex" "$hostkey" "$d_kex" <<'EOF'
 import csv, glob, statistics as st, sys
-rows, tmp, cipher, l0, l1, sha = sys.argv[1:7]
-vals = {}
+rows, tmp, cipher, l0, l1, sha, kex, hk, dkex = sys.argv[1:10]
+vals, byround = {}, {}
 for r in csv.reader(open(rows)):
     vals.setdefault((r[3], r[4]), []).append(float(r[6]))
+    byround[(r[3], r[4], r[5])] = float(r[6])
 rtt = {}
 for f in glob.glob(f"{tmp}/rtt-*.txt"):
     tool = f.split("/")[-1].split("-")[1]
@@ -326,40 +371,48 @@ def med(t, m):
 def rng(t, m):
     v = vals.get((t, m))
     return f" ({min(v):,.0f}–{max(v):,.0f})" if v and len(v) > 1 else ""
+def per_gb(t, cpu_m, tput_m):
+    # CPU seconds per GB moved, per round (CPU % of one core / (Mbit/s / 8000)), median
+    v = [byround[(t, cpu_m, r)] / 100 / (byround[(t, tput_m, r)] / 8000)
+         for (tt, m, r) in byround if tt == t and m == tput_m and (t, cpu_m, r) in byround]
+    return st.median(v) if v else None
+def pct(v, p):
+    v = sorted(v); return v[min(len(v) - 1, int(round(p * (len(v) - 1))))] if v else None
 def fmt(x, d=0):
     return "–" if x is None else f"{x:,.{d}f}"
+def line(name, a, b, d=0, ra="", rb="", bold=True):
+    r = "–" if a is None or b is None or b == 0 else (f"**{a / b:.2f}**" if bold else f"{a / b:.2f}")
+    print(f"| {name} | {fmt(a, d)}{ra} | {fmt(b, d)}{rb} | {r} |")
 print()
-print(f"cipher {cipher}; load average {l0} at start, {l1} at end" + (f"; ca4ctl sha256 {sha}…" if sha else ""))
+print(f"cipher {cipher}, kex {kex}, host key {hk} (both tools); load average {l0} at start, {l1} at end"
+      + (f"; ca4ctl sha256 {sha}…" if sha else ""))
 print()
 print("| metric | ca4ctl | OpenSSH `ssh -N -L` | ca4ctl / OpenSSH |")
 print("|---|---:|---:|---:|")
-metrics = sorted({m for (_, m) in vals if m.startswith("tput_")}, key=lambda m: (int(m.split("_")[1][1:]), m.endswith("_down")))
-for m in metrics:
-    a, b = med("ca4ctl", m), med("openssh", m)
-    n, d = m.split("_")[1:]
-    ratio = f"**{a / b:.2f}**" if a and b else "–"
-    print(f"| throughput {n[1:]} stream(s) {d}, Mbit/s (higher is better; goal ≥ 0.8) | "
-          f"{fmt(a)}{rng('ca4ctl', m)} | {fmt(b)}{rng('openssh', m)} | {ratio} |")
-for m in metrics:
-    m = m.replace("tput_", "client_cpu_")
-    a, b = med("ca4ctl", m), med("openssh", m)
-    n, d = m.split("_")[2:]
-    r = f"{a / b:.2f}" if a and b else "–"
-    print(f"| client CPU % during {n[1:]} stream(s) {d} (of one core) | {fmt(a)} | {fmt(b)} | {r} |")
-def lat(name, a, b):
-    r = f"**{a / b:.2f}**" if a and b else "–"
-    print(f"| {name} (lower is better) | {fmt(a, 1)} | {fmt(b, 1)} | {r} |")
-lat("setup: spawn → first echo round trip, ms", med("ca4ctl", "setup_ms"), med("openssh", "setup_ms"))
-def pct(v, p):
-    v = sorted(v); return v[min(len(v) - 1, int(round(p * (len(v) - 1))))] if v else None
-def lat3(name, a, b):
-    r = f"**{a / b:.2f}**" if a and b else "–"
-    print(f"| {name} (lower is better) | {fmt(a, 3)} | {fmt(b, 3)} | {r} |")
-lat3("connection through an up tunnel: connect + 1 B echo, p50 ms", st.median(rtt["ca4ctl"]) if rtt.get("ca4ctl") else None,
-     st.median(rtt["openssh"]) if rtt.get("openssh") else None)
-lat3("connection through an up tunnel: connect + 1 B echo, p95 ms", pct(rtt.get("ca4ctl", []), 0.95), pct(rtt.get("openssh", []), 0.95))
+tests = sorted({m[5:] for (_, m) in vals if m.startswith("tput_")},
+               key=lambda m: (int(m.split("_")[0][1:]), m.endswith("_down")))
+def label(m):
+    n, d = m.split("_")
+    return f"{n[1:]} stream{'s' if n != 'P1' else ''} {d}"
+for m in tests:
+    line(f"throughput {label(m)}, Mbit/s (higher is better; goal ≥ 0.8)", med("ca4ctl", "tput_" + m),
+         med("openssh", "tput_" + m), 0, rng("ca4ctl", "tput_" + m), rng("openssh", "tput_" + m))
+for m in tests:
+    line(f"client CPU s per GB, {label(m)} (lower is better)", per_gb("ca4ctl", "client_cpu_" + m, "tput_" + m),
+         per_gb("openssh", "client_cpu_" + m, "tput_" + m), 2, bold=False)
+for m in tests:
+    line(f"bastion sshd CPU s per GB, {label(m)} (lower is better)", per_gb("ca4ctl", "bastion_cpu_" + m, "tput_" + m),
+         per_gb("openssh", "bastion_cpu_" + m, "tput_" + m), 2, bold=False)
+line("setup: spawn → first echo round trip, ms (lower is better)", med("ca4ctl", "setup_ms"), med("openssh", "setup_ms"), 1)
+line(f"setup, OpenSSH with its default kex {dkex}, ms (lower is better)", med("ca4ctl", "setup_ms"),
+     med("openssh", "setup_default_kex_ms"), 1, bold=False)
+line("connection through the up tunnel: connect + 1 B echo, p50 ms (lower is better)",
+     st.median(rtt["ca4ctl"]) if rtt.get("ca4ctl") else None, st.median(rtt["openssh"]) if rtt.get("openssh") else None, 3)
+line("connection through the up tunnel: connect + 1 B echo, p95 ms (lower is better)",
+     pct(rtt.get("ca4ctl", []), 0.95), pct(rtt.get("openssh", []), 0.95), 3)
 n = {t: len(vals.get((t, "setup_ms"), [])) for t in ("ca4ctl", "openssh")}
-print(f"\nsetup samples: ca4ctl {n['ca4ctl']}, openssh {n['openssh']}; connection samples: "
+print(f"\nthroughput: median (min–max) of {len(vals.get(('openssh', 'tput_' + tests[0]), []))} runs a tool; "
+      f"setup samples: ca4ctl {n['ca4ctl']}, openssh {n['openssh']}; connection samples: "
       f"ca4ctl {len(rtt.get('ca4ctl', []))}, openssh {len(rtt.get('openssh', []))}")
 EOF
 say "per-thread CPU of each iperf3 run: $tmp/cpu.log (kept with BENCH_KEEP_TMP=1)"

@@ -110,21 +110,45 @@ def ticks(pid):
     return r
 
 
+def schedstat(pid):
+    """{tid: (ns on a CPU, ns runnable but waiting for one)} for every thread of pid"""
+    r = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return r
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                run, wait = f.read().split()[:2]
+            r[int(tid)] = (int(run), int(wait))
+        except (OSError, ValueError):
+            continue
+    return r
+
+
 def ns_pids(ns):
     out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
     return [int(x) for x in out.split()]
 
 
 def iperf(a):
-    server = ns_pids(a.server_ns)
-    c0 = ticks(a.client_pid)
-    s0 = {p: ticks(p) for p in server}
+    c0, q0 = ticks(a.client_pid), schedstat(a.client_pid)
+    s0 = {p: ticks(p) for p in ns_pids(a.server_ns)}
     t0 = time.monotonic()
     cmd = ["iperf3", "-c", "127.0.0.1", "-p", str(a.port), "-t", str(a.duration), "-O", "1",
            "-P", str(a.streams), "-J"] + (["-R"] if a.reverse else [])
     res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0 and ("busy" in res.stdout or "closed unexpectedly" in res.stdout):
+        # the server was still busy with a previous client (one test at a time): once more
+        print(f"iperf3: {res.stdout.strip()[-120:]!r}; retrying in 1 s", file=sys.stderr)
+        time.sleep(1)
+        c0, q0 = ticks(a.client_pid), schedstat(a.client_pid)
+        s0 = {p: ticks(p) for p in ns_pids(a.server_ns)}
+        t0 = time.monotonic()
+        res = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.monotonic() - t0
-    c1 = ticks(a.client_pid)
+    c1, q1 = ticks(a.client_pid), schedstat(a.client_pid)
     s1 = {p: ticks(p) for p in ns_pids(a.server_ns)}
     with open(a.json, "w") as f:
         f.write(res.stdout)
@@ -155,9 +179,16 @@ def iperf(a):
             serv += t - s0.get(p, {}).get(tid, (comm, 0))[1]
     threads.sort(reverse=True)
     top = ",".join(f"{name.replace(' ', '_')}:{pct(d):.0f}" for d, name in threads[:6] if d > 0)
+    # the busiest thread: % of the wall time on a CPU / runnable but waiting for a CPU / asleep
+    busy = max(q1, key=lambda t: q1[t][0] - q0.get(t, (0, 0))[0], default=None)
+    sched = "-"
+    if busy is not None:
+        run = (q1[busy][0] - q0.get(busy, (0, 0))[0]) / 1e9 / wall * 100
+        wait = (q1[busy][1] - q0.get(busy, (0, 0))[1]) / 1e9 / wall * 100
+        sched = f"{run:.0f}/{wait:.0f}/{max(0, 100 - run - wait):.0f}"
     print(f"mbps_rx={rx:.1f} mbps_tx={tx:.1f} client_cpu_pct={pct(client):.0f} "
           f"server_cpu_pct={pct(serv):.0f} iperf_local_cpu_pct={end['cpu_utilization_percent']['host_total']:.0f} "
-          f"wall_s={wall:.1f} threads={top or '-'}")
+          f"wall_s={wall:.1f} busiest_run_wait_sleep_pct={sched} threads={top or '-'}")
 
 
 def main():

@@ -136,7 +136,7 @@ write_file() {  # write_file PATH MODE < content: atomically (a reader never see
   cat >"$tmp"; chmod "$2" "$tmp"; mv -f "$tmp" "$1"
 }
 # a short pause that a trapped signal interrupts at once
-pause() { sleep "$1" & sleep_pid=$!; wait "$sleep_pid" 2>/dev/null || true; sleep_pid=""; }
+pause() { sleep "$1" 9>&- & sleep_pid=$!; wait "$sleep_pid" 2>/dev/null || true; sleep_pid=""; }
 sleep_pid=""
 
 # ---- server ----------------------------------------------------------------------------------------
@@ -178,9 +178,14 @@ server() {
   for s in "${sans[@]}"; do [[ $s =~ ^[A-Za-z0-9.*-]+$ ]] || die "tls-san '$s' is not an IP address or DNS name"; done
 
   mkdir -p "$standin_dir" "$(dirname "$kubeconfig")"
-  # One server per node: a lock held for the server's life (fd 9, closed for what it starts).
+  # One server per node: a lock held for the server's life (fd 9, closed for what it starts; a
+  # short-lived child of a killed server may hold it a moment longer, hence -w).
   exec 9>"$standin_dir/server.lock"
-  flock -n 9 || die "another k3s server is already running on this node (pid $(cat "$standin_dir/server.pid" 2>/dev/null || echo '?')); stop it first"
+  if ! flock -w 3 9; then
+    local other; other=$(cat "$standin_dir/server.pid" 2>/dev/null || true)
+    [[ -n $other && -d /proc/$other ]] || other="?"
+    die "another k3s server is already running on this node (pid $other; lock $standin_dir/server.lock); stop it first"
+  fi
   echo $$ >"$standin_dir/server.pid"
   trap server_stop TERM INT
 
@@ -327,7 +332,7 @@ agent() {
   is_ipv4 "$node_ip" || die "node-ip '$node_ip' is not an IPv4 address"
   mkdir -p "$agent_dir"
   exec 9>"$agent_dir/standin-agent.lock"
-  flock -n 9 || die "another k3s agent is already running on this node"
+  flock -w 3 9 || die "another k3s agent is already running on this node (lock $agent_dir/standin-agent.lock)"
   trap agent_stop TERM INT
   log info "Starting k3s agent $STANDIN_VERSION (ca4standin), server $api, node $node_name ($node_ip)"
 
@@ -337,6 +342,7 @@ agent() {
     ((tries++ % 15 == 0)) && log info "Waiting to retrieve the server CA from $host:$port (server not ready)"
     pause 2
   done
+  ca+=$'\n'   # $(...) dropped the PEM's last newline; the hash is over the exact PEM bytes
   have=$(printf '%s' "$ca" | sha256sum | cut -d' ' -f1)
   if [[ -n $token_hash ]]; then
     [[ $token_hash == "$have" ]] || die "token CA hash does not match the server's CA certificate hash: $token_hash != $have (wrong token or wrong server)"
@@ -353,7 +359,7 @@ agent() {
     pause 10
     code=$(agent_req GET "/api/v1/nodes/$node_name")
     case $code in
-      200) away=0
+      200) ((away == 0)) || log info "server $agent_api reachable again"; away=0
            if ((!ready)) && tr -d ' \n' <"$agent_dir/standin-last-response" | grep -q '"type":"Ready","status":"True"'; then
              ready=1; log info "Node $node_name is Ready"
            fi ;;
@@ -386,18 +392,24 @@ render() {
   chmod 0755 "$tmp"; mv -f "$tmp" "$out"
 }
 
-cmd=${1:-}; [[ $# -gt 0 ]] && shift
-case $cmd in
-  --version|-v|version)
-    printf 'k3s version %s (ca4standin)\ngo version go1.24 (stand-in)\n' "$STANDIN_VERSION" ;;
-  server) server "$@" ;;
-  agent) agent "$@" ;;
-  kubectl)
-    k=$ca4_k8s_bin/kubectl
-    [[ -x $k ]] || k=$(command -v kubectl || true)
-    [[ -n $k && $k != "$(readlink -f "${BASH_SOURCE[0]}")" ]] || die "kubectl: no kubectl in $ca4_k8s_bin or on PATH"
-    KUBECONFIG=${KUBECONFIG:-/etc/rancher/k3s/k3s.yaml} exec "$k" "$@" ;;
-  render) render "$@" ;;
-  ""|-h|--help|help) sed -n '7,25p' "${BASH_SOURCE[0]}" | cut -c3- ;;
-  *) usage_error "unknown command '$cmd' (the stand-in has: --version, server, agent, kubectl, render)" ;;
-esac
+# Bash reads a script as it runs it: with everything in main and `main; exit` on one line, a
+# running server or agent never reads this file again, so replacing /usr/local/bin/k3s in place
+# (an upgrade) cannot change what a running one executes.
+main() {
+  local cmd=${1:-} k; [[ $# -gt 0 ]] && shift
+  case $cmd in
+    --version|-v|version)
+      printf 'k3s version %s (ca4standin)\ngo version go1.24 (stand-in)\n' "$STANDIN_VERSION" ;;
+    server) server "$@" ;;
+    agent) agent "$@" ;;
+    kubectl)
+      k=$ca4_k8s_bin/kubectl
+      [[ -x $k ]] || k=$(command -v kubectl || true)
+      [[ -n $k && $k != "$(readlink -f "${BASH_SOURCE[0]}")" ]] || die "kubectl: no kubectl in $ca4_k8s_bin or on PATH"
+      KUBECONFIG=${KUBECONFIG:-/etc/rancher/k3s/k3s.yaml} exec "$k" "$@" ;;
+    render) render "$@" ;;
+    ""|-h|--help|help) sed -n '7,25p' "${BASH_SOURCE[0]}" | cut -c3- ;;
+    *) usage_error "unknown command '$cmd' (the stand-in has: --version, server, agent, kubectl, render)" ;;
+  esac
+}
+main "$@"; exit $?

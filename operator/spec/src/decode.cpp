@@ -88,6 +88,8 @@ void decodeCluster(Context& ctx, const YAML::Node& n, Cluster& c) {
   r.str("k3sVersion", c.k3s_version);
   r.choice<InstallMode>("installMode", c.install_mode, kInstallModes);
   r.str("airgapBinary", c.airgap_binary);
+  r.str("airgapImages", c.airgap_images);
+  r.str("airgapInstallScript", c.airgap_install_script);
   r.strList("tlsSans", c.tls_sans);
   r.str("kubeconfig", c.kubeconfig);
   r.str("context", c.context);

@@ -88,7 +88,8 @@ struct Render {
   }
   Json cluster(const Cluster& c) const {
     return {{"k3sVersion", str(c.k3s_version)},     {"installMode", toString(c.install_mode)},
-            {"airgapBinary", str(c.airgap_binary)}, {"tlsSans", strList(c.tls_sans)},
+            {"airgapBinary", str(c.airgap_binary)}, {"airgapImages", str(c.airgap_images)},
+            {"airgapInstallScript", str(c.airgap_install_script)}, {"tlsSans", strList(c.tls_sans)},
             {"kubeconfig", str(c.kubeconfig)},      {"context", str(c.context)},
             {"manifests", str(c.manifests)},        {"images", strMap(c.images)},
             {"forceConflicts", c.force_conflicts},  {"prune", c.prune},

@@ -49,13 +49,20 @@ std::string randomHex(std::size_t bytes) {
 Result<Client*> KubeSession::client(const spec::Pipeline& p, const std::function<void(const std::string&)>& warn) {
   const std::string path = absUnder(p.base_dir, p.spec.cluster.kubeconfig);
   const std::string text = readFile(path);
-  const std::string key = path + "\n" + p.spec.cluster.context + "\n" + sigv4::sha256Hex(text);
+  std::string server;
+  if (serverOverride) {
+    auto s = serverOverride(p);
+    if (!s) return s.error();
+    server = *s;
+  }
+  const std::string key = path + "\n" + p.spec.cluster.context + "\n" + sigv4::sha256Hex(text) + "\n" + server;
   if (client_ && key == key_) return client_.get();
   // Parse what was just read; an unreadable file goes through loadKubeconfig for its error.
   auto access = text.empty() ? drivers::kube::loadKubeconfig(path, p.spec.cluster.context)
                              : drivers::kube::parseKubeconfig(text, path, p.spec.cluster.context,
                                                               fs::path(path).parent_path().string());
   if (!access) return access.error();
+  if (!server.empty()) access->server = server;
   if (access->insecureSkipVerify && warn)
     warn("warning: the kubeconfig disables TLS verification of " + access->server + " (insecure-skip-tls-verify)");
   client_ = std::make_unique<Client>(std::move(*access));

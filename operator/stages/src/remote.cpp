@@ -181,4 +181,33 @@ Check probe(const ssh::Forward& f, std::chrono::milliseconds timeout) {
   return c;
 }
 
+engine::Result<std::string> ApiAccess::server(const spec::Pipeline& p) {
+  if (p.spec.hosts.nodes.empty()) {
+    return engine::Error::terminal("spec.hosts.nodes is empty: no K3s server to reach",
+                                   "list the nodes; the first is the K3s server");
+  }
+  const auto& b = p.spec.hosts.bastion;
+  const std::string target = p.spec.hosts.nodes.front().address;
+  const std::string key = b.address + ":" + std::to_string(b.port) + "/" + b.user + "/" +
+                          b.identity_file + "/" + p.spec.hosts.known_hosts + "/" + target;
+  if (!tunnel_ || key != key_ || tunnel_->state() == ssh::TunnelState::Failed) {
+    tunnel_.reset();
+    auto t = openTunnel(p, {{"k3s-api", "127.0.0.1", 0, target, 6443}});
+    if (!t) return t.error();
+    tunnel_ = std::move(*t);
+    key_ = key;
+  }
+  auto up = tunnel_->waitUp(std::chrono::seconds(30));
+  if (!up) return up.error();
+  return "https://127.0.0.1:" + std::to_string(tunnel_->forwards().front().localPort);
+}
+
+std::uint16_t userApiPort(const spec::Pipeline& p) {
+  const std::string server = p.spec.hosts.nodes.empty() ? "" : p.spec.hosts.nodes.front().address;
+  for (const auto& t : p.spec.tunnels) {
+    if (t.remote_port == 6443 && resolveRemoteHost(p, t.remote_host) == server) return t.local_port;
+  }
+  return 16443;
+}
+
 }  // namespace ca4::stages::remote

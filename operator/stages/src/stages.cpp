@@ -1,7 +1,9 @@
 #include "ca4/stages/stages.h"
 
 #include "ca4/stages/endpoints.h"
+#include "ca4/stages/k3s.h"
 #include "ca4/stages/kube.h"
+#include "ca4/stages/remote.h"
 #include "ca4/stages/verify.h"
 
 namespace ca4::stages {
@@ -103,10 +105,15 @@ std::vector<std::unique_ptr<engine::Stage>> makeStages(const spec::Pipeline& p) 
       out.push_back(std::make_unique<NotBuiltStage>("infra", "the Terraform driver"));
       out.push_back(std::make_unique<NotBuiltStage>("cluster", "the remote-hosts issue (SSH, K3s)"));
       break;
-    case spec::Target::Hosts:
+    case spec::Target::Hosts: {
+      // K3s over SSH through the bastion; every API call of the run goes through ca4ctl's own
+      // tunnel to the server node.
+      auto api = std::make_shared<remote::ApiAccess>();
+      session->serverOverride = [api](const spec::Pipeline& pl) { return api->server(pl); };
       out.push_back(std::make_unique<SkippedStage>("infra", "target hosts uses existing machines"));
-      out.push_back(std::make_unique<NotBuiltStage>("cluster", "the remote-hosts issue (SSH, K3s)"));
+      out.push_back(k3s::makeK3sStage(api));
       break;
+    }
     default:
       out.push_back(std::make_unique<SkippedStage>("infra", "target kubernetes uses an existing cluster"));
       out.push_back(kube::makeClusterConnect(session));

@@ -85,6 +85,9 @@ struct Cluster {
   std::string k3s_version = "v1.34.1+k3s1";
   InstallMode install_mode = InstallMode::Online;
   std::string airgap_binary;          // path to the k3s binary for Airgap
+  std::string airgap_images;          // optional: k3s-airgap-images tarball, uploaded to each node
+  std::string airgap_install_script;  // optional: get.k3s.io's install.sh, run with
+                                      // INSTALL_K3S_SKIP_DOWNLOAD=true where systemd runs
   std::vector<std::string> tls_sans;  // extra SANs; the tunnel endpoint is always added
   std::string kubeconfig = "kubeconfigs/ca4-kubeconfig";
   std::string context = "ca4";

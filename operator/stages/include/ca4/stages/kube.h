@@ -18,6 +18,9 @@ class KubeSession {
  public:
   engine::Result<drivers::kube::Client*> client(const spec::Pipeline& p,
                                                const std::function<void(const std::string&)>& warn);
+  // hosts/aws: the API is reached at this URL (ca4ctl's own tunnel) instead of the kubeconfig's
+  // server (which names the users' tunnel endpoint); the kubeconfig's credentials still apply.
+  std::function<engine::Result<std::string>(const spec::Pipeline&)> serverOverride;
 
  private:
   std::string key_;

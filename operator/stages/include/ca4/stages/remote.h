@@ -55,4 +55,22 @@ engine::Result<std::unique_ptr<ssh::Tunnel>> openTunnel(const spec::Pipeline& p,
 // One round trip through the local end of `f`. ok = traffic flows to the target.
 Check probe(const ssh::Forward& f, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+// ca4ctl's own way to the K3s API during a run (shared by the cluster stage and the Kubernetes
+// stages): a tunnel through the bastion to the server node's API port on an ephemeral local
+// port, opened on first use and re-opened when the spec's hosts change. Users' tunnels
+// (`ca4ctl tunnel`, the kubeconfig's 127.0.0.1:16443) are separate and may run meanwhile.
+class ApiAccess {
+ public:
+  // "https://127.0.0.1:<port>"; waits until the tunnel is up.
+  engine::Result<std::string> server(const spec::Pipeline& p);
+
+ private:
+  std::string key_;
+  std::unique_ptr<ssh::Tunnel> tunnel_;
+};
+
+// The local end users reach the K3s API at: the spec tunnel to the server node's port 6443
+// (default `k3s`, 16443), or 16443 when the spec has none.
+std::uint16_t userApiPort(const spec::Pipeline& p);
+
 }  // namespace ca4::stages::remote
