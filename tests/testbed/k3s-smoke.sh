@@ -43,7 +43,9 @@ wait_until() {  # wait_until SECONDS WHAT CMD...
 }
 log_has() { "$1" "grep -q '$2' /var/lib/rancher/k3s/ca4-k3s.log"; }
 # the start command ca4ctl runs (setsid, log and pid file under /var/lib/rancher/k3s)
-start_k3s() { "$1" "mkdir -p /var/lib/rancher/k3s && setsid /usr/local/bin/k3s $2 >/var/lib/rancher/k3s/ca4-k3s.log 2>&1 </dev/null & echo \$! >/var/lib/rancher/k3s/ca4-k3s.pid"; }
+# (not `mkdir ... && setsid ... &`: that backgrounds a subshell, whose pid $! is, and which holds
+# the SSH channel open until k3s exits)
+start_k3s() { "$1" "mkdir -p /var/lib/rancher/k3s; setsid /usr/local/bin/k3s $2 >/var/lib/rancher/k3s/ca4-k3s.log 2>&1 </dev/null & echo \$! >/var/lib/rancher/k3s/ca4-k3s.pid"; }
 stop_k3s() { "$1" 'pid=$(cat /var/lib/rancher/k3s/ca4-k3s.pid); kill -TERM $pid; while kill -0 $pid 2>/dev/null; do sleep 0.1; done'; }
 
 snapshot() { ls -la --time-style=full-iso /etc/rancher /var/lib/rancher 2>&1; ls -la --time-style=full-iso /usr/local/bin/k3s 2>&1 || true; }
@@ -112,7 +114,7 @@ kubectl=$(command -v kubectl || true); [[ -x ${CA4_CACHE:-$HOME/.cache/ca4}/k8s-
 bad="${token%:*}:not-the-secret"
 out=$(n1 "printf 'server: https://$ip1:6443\ntoken: $bad\nnode-name: edge-x\n' >/tmp/$prefix-bad.yaml; /usr/local/bin/k3s agent --config /tmp/$prefix-bad.yaml 2>&1; echo rc=\$?; rm -f /tmp/$prefix-bad.yaml" || true)
 [[ $out == *"token rejected"*rc=1* ]] || fail "a wrong token was not refused: $out"
-say "   wrong token: $(grep -o 'msg="[^"]*"' <<<"$out")"
+say "   wrong token: $(grep -o 'level=fatal msg="[^"]*"' <<<"$out")"
 
 t=$(ms); stop_k3s n1
 left=$(n1 'ss -Hltn "sport = :6443 or sport = :2379"; for p in /var/lib/rancher/k3s/server/standin/run/*.pid; do [ -e "$p" ] && ps -o pid= -p "$(cat "$p")"; done; true')

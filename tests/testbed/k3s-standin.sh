@@ -140,9 +140,10 @@ pause() { sleep "$1" 9>&- & sleep_pid=$!; wait "$sleep_pid" 2>/dev/null || true;
 sleep_pid=""
 
 # ---- server ----------------------------------------------------------------------------------------
-cp_script="" up_pid="" stopping=0
+cp_script="" up_pid=""
 server_stop() {  # on SIGTERM/SIGINT: stop the control plane, exit 0
-  ((stopping)) && return; stopping=1
+  trap : TERM INT   # a second signal must not re-enter (bash mishandles that) nor cut the stop short;
+  #                   not '' either: children (control-plane.sh down) would inherit an ignored TERM
   log info "Received signal, shutting down"
   [[ -z $sleep_pid ]] || kill "$sleep_pid" 2>/dev/null || true
   if [[ -n $up_pid ]]; then kill -TERM "$up_pid" 2>/dev/null || true; wait "$up_pid" 2>/dev/null || true; fi
@@ -258,12 +259,12 @@ EOF
   # In the foreground like K3s; if a component dies, so does the server (as K3s would).
   local c
   while :; do
-    pause 2
+    pause 5
     for c in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
       if ! cp_alive "$c"; then
-        ((stopping)) && continue
+        trap : TERM INT
         log fatal "$c exited (log: $standin_dir/logs/$c.log): stopping the control plane"
-        stopping=1; "$cp_script" down --data-dir "$standin_dir" 9>&- >&2 || true
+        "$cp_script" down --data-dir "$standin_dir" 9>&- >&2 || true
         rm -f "$standin_dir/server.pid"
         exit 1
       fi
@@ -272,7 +273,7 @@ EOF
 }
 
 # ---- agent -----------------------------------------------------------------------------------------
-agent_stop() { log info "Received signal, shutting down (node stays registered)"; [[ -z $sleep_pid ]] || kill "$sleep_pid" 2>/dev/null || true; exit 0; }
+agent_stop() { trap : TERM INT; log info "Received signal, shutting down (node stays registered)"; [[ -z $sleep_pid ]] || kill "$sleep_pid" 2>/dev/null || true; exit 0; }
 fetch_ca() {  # fetch_ca HOST PORT: the last certificate the server sends in its TLS handshake (its CA)
   local out
   out=$(timeout 10 openssl s_client -connect "$1:$2" -showcerts </dev/null 2>/dev/null) || return 1

@@ -427,14 +427,14 @@ name_ns() {
 sshd_stop() {  # sshd_stop NS: the listening sshd (and with --kill-sessions its connections)
   local ns=$1 pid pids=()
   ip netns list | awk '{print $1}' | grep -qx -- "$ns" || die "namespace $ns does not exist (is the VPC up?)"
-  if alive "$ns"; then pids+=("$(cat "$run/$ns.pid")"); else say "sshd in $ns was not running"; fi
+  if alive "$ns"; then pids+=("$(cat "$run/$ns.pid")"); ms >"$run/$ns.stopped"   # down from here
+  else say "sshd in $ns was not running"; [[ -f $run/$ns.stopped ]] || ms >"$run/$ns.stopped"; fi
   if ((kill_sessions)); then
     for pid in $(ip netns pids "$ns" 2>/dev/null); do
       [[ " ${pids[*]} " == *" $pid "* ]] && continue
       [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sshd ]] && running "$pid" && pids+=("$pid")
     done
   fi
-  ms >"$run/$ns.stopped"   # down from here (sshd-start prints how long)
   ((${#pids[@]} == 0)) || stop_pids "${pids[@]}"
   rm -f "$run/$ns.pid"
   say "sshd in $ns stopped (${#pids[@]} process(es)$( ((kill_sessions)) && printf ', sessions included'))"
