@@ -57,10 +57,7 @@ ca4-apply:
 ca4-destroy:
 	$(CA4CTL) down
 ca4-bootstrap-k3s:
-	@echo "make ca4-bootstrap-k3s: not built yet — K3s over SSH lands with the remote-hosts issue;" >&2
-	@echo "the local target (the default) runs the services as processes and has no cluster stage;" >&2
-	@echo "target kubernetes (docs/ca4.kubernetes.yaml) applies the manifests to a cluster you already have." >&2
-	@exit 2
+	CA4CTL=$(BUILD)/bin/ca4ctl scripts/bootstrap_k3s_ca4.sh $(CA4_SPEC)
 ca4-platform-setup:
 	$(CA4CTL) up --stage platform
 ca4-deploy-edge:

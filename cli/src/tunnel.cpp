@@ -231,6 +231,12 @@ int status(const spec::Pipeline& p, Printer& print, bool json) {
     std::printf("background tunnel pid %d since %s: %s\n", rec->value("pid", 0),
                 rec->value("started_at", "?").c_str(), state.c_str());
   }
+  if (state != "up") {
+    // Reconnecting: a probe would only wait for the session; say what the tunnel says.
+    print.line({{"type", "tunnel.status"}, {"state", state}, {"message", rec->value("message", "")}},
+               "  the tunnel is " + state + ": " + rec->value("message", "") + " (log " + logPath(p) + ")");
+    return kExitNotRunning;
+  }
   for (const auto& fj : rec->value("forwards", Json::array())) {
     ssh::Forward f;
     f.name = fj.value("name", "");

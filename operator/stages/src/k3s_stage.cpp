@@ -9,6 +9,7 @@
 // endpoint, context spec.cluster.context) is written 0600 only when its content changes.
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -39,6 +40,11 @@ double secondsSince(Clock::time_point t0) {
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
+}
+
+std::string humanSize(std::uintmax_t bytes) {
+  if (bytes >= 1024 * 1024) return std::to_string(bytes / (1024 * 1024)) + " MiB";
+  return std::to_string((bytes + 1023) / 1024) + " KiB";
 }
 
 std::string oneDecimal(double s) {
@@ -119,7 +125,7 @@ class K3sStage final : public engine::Stage {
                              "server https://127.0.0.1:" + std::to_string(remote::userApiPort(p)) +
                                  ", context " + p.spec.cluster.context);
       }
-    } else {
+    } else if (!fs::exists(path)) {
       changes.emplace_back("create", "kubeconfig/" + p.spec.cluster.kubeconfig, "once the server is up");
     }
     return changes;
@@ -267,12 +273,22 @@ class K3sStage final : public engine::Stage {
         return Error::terminal("spec.cluster.airgapBinary: cannot read " + bin,
                                "download the k3s binary of " + version + " and point airgapBinary at it");
       }
-      ctx.progress(node + ": uploading k3s " + version + " (" + std::to_string(size / (1024 * 1024)) +
-                   " MiB, air-gapped)");
+      ctx.progress(node + ": uploading k3s " + version + " (" + humanSize(size) + ", air-gapped)");
       auto mk = s.run("mkdir -p /usr/local/bin", "mkdir -p /usr/local/bin");
       if (!mk) return mk.error();
-      auto up = s.upload(bin, kBinary, 0755);
+      // Uploaded beside the installed one and checked before it replaces it: a wrong file never
+      // becomes the node's k3s.
+      const std::string fresh = std::string(kBinary) + ".ca4new";
+      auto up = s.upload(bin, fresh, 0755);
       if (!up) return up;
+      auto v = s.exec(fresh + " --version", {}, std::chrono::seconds(60));
+      if (!v) return v.error();
+      if (auto st = checkVersion(node, versionFromOutput(v->out), c); !st) {
+        s.exec("rm -f " + fresh, {}, std::chrono::seconds(30));
+        return st;
+      }
+      auto mv = s.run("mv -f " + fresh + " " + kBinary, "mv k3s into place");
+      if (!mv) return mv.error();
       if (!c.airgap_images.empty()) {
         const std::string images = absUnder(ctx.pipeline.base_dir, c.airgap_images);
         auto d = s.run(std::string("mkdir -p ") + kImagesDir, "mkdir images dir");
@@ -294,15 +310,17 @@ class K3sStage final : public engine::Stage {
     // The binary must be the version the spec pins, whichever way it came.
     auto v = s.exec(std::string(kBinary) + " --version", {}, std::chrono::seconds(60));
     if (!v) return v.error();
-    const std::string got = versionFromOutput(v->out);
-    if (got != version) {
-      return Error::terminal(node + ": the installed k3s reports " + (got.empty() ? "no version" : got) +
-                                 ", but spec.cluster.k3sVersion is " + version,
-                             c.install_mode == spec::InstallMode::Airgap
-                                 ? "point spec.cluster.airgapBinary at the k3s binary of " + version
-                                 : "check the node's network access to get.k3s.io / github.com");
-    }
-    return engine::okStatus();
+    return checkVersion(node, versionFromOutput(v->out), c);
+  }
+
+  static Status checkVersion(const std::string& node, const std::string& got, const spec::Cluster& c) {
+    if (got == c.k3s_version) return engine::okStatus();
+    const bool airgap = c.install_mode == spec::InstallMode::Airgap;
+    return Error::terminal(node + ": the " + std::string(airgap ? "uploaded" : "installed") + " k3s reports " +
+                               (got.empty() ? "no version" : got) + ", but spec.cluster.k3sVersion is " +
+                               c.k3s_version + (airgap ? " (the node's k3s was left as it was)" : ""),
+                           airgap ? "point spec.cluster.airgapBinary at the k3s binary of " + c.k3s_version
+                                  : "check the node's network access to get.k3s.io / github.com");
   }
 
   // The server's k3s.yaml and join token, once K3s has written them.
