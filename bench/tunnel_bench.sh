@@ -96,6 +96,7 @@ if has_tool ca4ctl; then
     [[ -n $c && -x $c ]] && { ca4ctl_src=$c; break; }
   done
   [[ -z $ca4ctl || $ca4ctl_src == "$ca4ctl" ]] || die "no ca4ctl at $ca4ctl"
+  [[ -z $ca4ctl_src ]] || ca4ctl_src=$(cd "$(dirname "$ca4ctl_src")" && pwd)/$(basename "$ca4ctl_src")
   if [[ -z $ca4ctl_src ]]; then
     say "no ca4ctl binary (build it or pass --ca4ctl): openssh only"; tool_list=(openssh)
   elif ! "$ca4ctl_src" --help 2>/dev/null | grep -qE '^ +tunnel( |$)'; then
@@ -110,6 +111,7 @@ for p in "${ports[@]}"; do
   ! ss -Hltn "sport = :$p" | grep -q . || die "port $p is in use; pick another base with --port"
 done
 
+mkdir -p "$(dirname "$out")"; out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
 tmp=$(mktemp -d /tmp/ca4-tunnel-bench.XXXXXX)
 D=$tmp/vpc
 cd "$tmp"   # ca4ctl may keep state (.ca4) next to where it runs
@@ -348,7 +350,6 @@ done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 say "load average at end: $load_end"
 
-mkdir -p "$(dirname "$out")"
 [[ -s $out ]] || echo "date,machine,commit,tool,metric,round,value,unit,cipher,load1" >"$out"
 cat "$rows" >>"$out"
 say "appended $(wc -l <"$rows") rows to $out"
@@ -415,4 +416,4 @@ print(f"\nthroughput: median (min–max) of {len(vals.get(('openssh', 'tput_' + 
       f"setup samples: ca4ctl {n['ca4ctl']}, openssh {n['openssh']}; connection samples: "
       f"ca4ctl {len(rtt.get('ca4ctl', []))}, openssh {len(rtt.get('openssh', []))}")
 EOF
-say "per-thread CPU of each iperf3 run: $tmp/cpu.log (kept with BENCH_KEEP_TMP=1)"
+if [[ ${BENCH_KEEP_TMP:-0} == 1 ]]; then say "per-thread CPU of each iperf3 run: $tmp/cpu.log"; fi

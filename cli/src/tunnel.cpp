@@ -126,7 +126,8 @@ int serve(const spec::Pipeline& p, std::vector<ssh::Forward> fwds, Printer& prin
     rec["updated_at"] = now();
     writePrivate(recordPath(p), rec.dump(2) + "\n");
   };
-  const auto& b = p.spec.hosts.bastion;
+  const spec::Pipeline resolved = remote::resolveHosts(p);
+  const auto& b = resolved.spec.hosts.bastion;
   const std::string via = b.name + " (" + b.address + ":" + std::to_string(b.port) + ")";
   ssh::TunnelOptions o;
   o.onEvent = [&](const ssh::TunnelEvent& e) {
@@ -294,7 +295,7 @@ int tunnelCommand(const spec::Pipeline& p, const TunnelArgs& args, std::FILE* ou
     if (args.words.size() > 1) return fail("`tunnel " + first + "` takes no names", "");
     return first == "status" ? status(p, print, args.json) : stop(p, print);
   }
-  auto fwds = remote::forwards(p, args.words);
+  auto fwds = remote::forwards(remote::resolveHosts(p), args.words);
   if (!fwds) return fail(fwds.error().message, fwds.error().fix);
   if (auto rec = readRecord(p); rec && recordAlive(*rec)) {
     return fail("a background tunnel already runs for this spec (pid " +

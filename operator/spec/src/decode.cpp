@@ -78,6 +78,7 @@ void decodeHosts(Context& ctx, const YAML::Node& n, Hosts& h) {
     });
   }
   r.str("knownHosts", h.known_hosts);
+  r.str("sshConfig", h.ssh_config);
   r.choice<HostKeyPolicy>("hostKeyPolicy", h.host_key_policy, kHostKeyPolicies);
   r.secret("keyPassphrase", h.key_passphrase);
   r.finish();

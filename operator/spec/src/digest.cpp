@@ -60,11 +60,12 @@ struct Render {
     return j;
   }
   Json endpoint(const SshEndpoint& e) const {
-    return {{"name", str(e.name)},
-            {"address", str(e.address)},
-            {"port", e.port},
-            {"user", str(e.user)},
-            {"identityFile", str(e.identity_file)}};
+    Json j = {{"name", str(e.name)},
+              {"address", str(e.address)},
+              {"user", str(e.user)},
+              {"identityFile", str(e.identity_file)}};
+    if (e.port != 0) j["port"] = e.port;  // 0 = unset: hosts.sshConfig, then 22
+    return j;
   }
 
   Json infra(const Infra& i) const {
@@ -83,6 +84,7 @@ struct Render {
     return {{"bastion", endpoint(h.bastion)},
             {"nodes", nodes},
             {"knownHosts", str(h.known_hosts)},
+            {"sshConfig", str(h.ssh_config)},
             {"hostKeyPolicy", toString(h.host_key_policy)},
             {"keyPassphrase", secret(h.key_passphrase)}};
   }

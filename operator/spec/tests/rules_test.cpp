@@ -179,7 +179,7 @@ TEST(Rules, HostsRequiresBastionAndNodes) {
       "{address: c}]}}");
   ASSERT_TRUE(loads(r));
   EXPECT_EQ(r.pipeline->spec.hosts.nodes[1].name, "node-2");
-  EXPECT_EQ(r.pipeline->spec.hosts.nodes[0].port, 22);
+  EXPECT_EQ(r.pipeline->spec.hosts.nodes[0].port, 0);  // unset: hosts.sshConfig, then 22 (stages/remote.h)
 }
 
 TEST(Rules, DefaultTunnelsForClusterTargets) {

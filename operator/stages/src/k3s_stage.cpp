@@ -84,7 +84,8 @@ class K3sStage final : public engine::Stage {
   std::chrono::seconds timeout() const override { return std::chrono::seconds(900); }
 
   Result<std::vector<Change>> plan(StageContext& ctx) override {
-    const auto& p = ctx.pipeline;
+    original_ = &ctx.pipeline;
+    const spec::Pipeline p = remote::resolveHosts(ctx.pipeline);
     if (p.spec.hosts.nodes.empty()) {
       return Error::terminal("spec.hosts.nodes is empty", "list the edge nodes; the first becomes the K3s server");
     }
@@ -94,7 +95,7 @@ class K3sStage final : public engine::Stage {
     bool serverConverged = false;
     for (std::size_t i = 0; i < p.spec.hosts.nodes.size(); ++i) {
       const auto& n = p.spec.hosts.nodes[i];
-      auto s = session(p, i);
+      auto s = session(i);
       if (!s) return s.error();
       auto f = facts(**s);
       if (!f) return f.error();
@@ -132,14 +133,15 @@ class K3sStage final : public engine::Stage {
   }
 
   Status apply(StageContext& ctx, const std::vector<Change>&) override {
-    const auto& p = ctx.pipeline;
+    original_ = &ctx.pipeline;
+    const spec::Pipeline p = remote::resolveHosts(ctx.pipeline);
     const std::string version = p.spec.cluster.k3s_version;
     std::string token;
     std::unique_ptr<drivers::kube::Client> api;
     for (std::size_t i = 0; i < p.spec.hosts.nodes.size(); ++i) {
       const auto& n = p.spec.hosts.nodes[i];
       const Role role = i == 0 ? Role::Server : Role::Agent;
-      auto s = session(p, i);
+      auto s = session(i);
       if (!s) return s.error();
       ssh::Session& sh = **s;
       auto f = facts(sh);
@@ -204,13 +206,14 @@ class K3sStage final : public engine::Stage {
 
   std::vector<engine::ComponentStatus> status(StageContext& ctx) override {
     std::vector<engine::ComponentStatus> rows;
-    const auto& p = ctx.pipeline;
+    original_ = &ctx.pipeline;
+    const spec::Pipeline p = remote::resolveHosts(ctx.pipeline);
     for (std::size_t i = 0; i < p.spec.hosts.nodes.size(); ++i) {
       const auto& n = p.spec.hosts.nodes[i];
       engine::ComponentStatus r;
       r.stage = "cluster";
       r.name = n.name;
-      auto s = session(p, i);
+      auto s = session(i);
       if (!s) {
         r.state = "absent";
         r.detail = s.error().message;
@@ -235,15 +238,17 @@ class K3sStage final : public engine::Stage {
 
  private:
   // One SSH session per node (through the bastion), kept for the run.
-  Result<ssh::Session*> session(const spec::Pipeline& p, std::size_t i) {
-    auto plan = remote::sshPlan(p);
+  Result<ssh::Session*> session(std::size_t i) {
+    auto plan = remote::sshPlanFor(*original_);
     if (!plan) return plan.error();
     const auto& ep = plan->nodes.at(i);
     const std::string key = ep.name + "|" + ep.address + "|" + std::to_string(ep.port) + "|" + ep.user + "|" +
                             ep.identityFile + "|" + plan->bastion.address + "|" + plan->options.knownHosts;
     auto it = sessions_.find(key);
     if (it != sessions_.end() && it->second->connected()) return it->second.get();
-    auto s = ssh::connect(ep, {plan->bastion}, plan->options);
+    std::vector<ssh::Endpoint> hops = plan->jumps;
+    hops.push_back(plan->bastion);
+    auto s = ssh::connect(ep, hops, plan->options);
     if (!s) return s.error();
     auto* raw = s->get();
     sessions_[key] = std::move(*s);
@@ -362,7 +367,7 @@ class K3sStage final : public engine::Stage {
                              p.spec.cluster.context);
   }
   Result<std::string> userKubeconfig(const spec::Pipeline& p) {
-    auto s = session(p, 0);
+    auto s = session(0);
     if (!s) return s.error();
     auto kc = (*s)->readFile(kKubeconfig);
     if (!kc) return kc.error();
@@ -371,7 +376,7 @@ class K3sStage final : public engine::Stage {
 
   // A client for the server's API through ca4ctl's own tunnel, with k3s.yaml's credentials.
   Result<std::unique_ptr<drivers::kube::Client>> apiClient(const spec::Pipeline& p, const std::string& k3sYaml) {
-    auto url = api_->server(p);
+    auto url = api_->server(*original_);
     if (!url) return url.error();
     auto access = drivers::kube::parseKubeconfig(k3sYaml, "k3s.yaml of " + p.spec.hosts.nodes.front().name,
                                                  "default", "");
@@ -409,6 +414,7 @@ class K3sStage final : public engine::Stage {
   }
 
   std::shared_ptr<remote::ApiAccess> api_;
+  const spec::Pipeline* original_ = nullptr;  // the spec as written (for ssh config lookups)
   std::map<std::string, std::unique_ptr<ssh::Session>> sessions_;
 };
 

@@ -11,6 +11,7 @@
 
 #include "ca4/drivers/http/http_client.h"
 #include "ca4/drivers/kafka/admin.h"
+#include "ca4/drivers/ssh/ssh_config.h"
 #include "files.h"
 
 namespace ca4::stages::remote {
@@ -26,6 +27,14 @@ ssh::Endpoint endpoint(const spec::Pipeline& p, const spec::SshEndpoint& e) {
   return {e.name, e.address, e.port, e.user, absUnder(p.base_dir, e.identity_file)};
 }
 
+void complete(spec::SshEndpoint& e, const std::string& configText) {
+  auto c = ssh::lookupSshConfig(configText, e.address);
+  if (!c.hostName.empty()) e.address = c.hostName;
+  if (e.port == 0) e.port = c.port ? c.port : 22;
+  if (e.user.empty()) e.user = c.user.empty() ? "ubuntu" : c.user;
+  if (e.identity_file.empty()) e.identity_file = c.identityFile;
+}
+
 const std::set<std::string>& serverNodeAliases() {
   static const std::set<std::string> names{"k3s-api", "kafka", "grafana", "prometheus"};
   return names;
@@ -33,13 +42,43 @@ const std::set<std::string>& serverNodeAliases() {
 
 }  // namespace
 
-engine::Result<SshPlan> sshPlan(const spec::Pipeline& p) {
+spec::Pipeline resolveHosts(const spec::Pipeline& p, const std::string& configText) {
+  spec::Pipeline r = p;
+  complete(r.spec.hosts.bastion, configText);
+  for (auto& n : r.spec.hosts.nodes) complete(n, configText);
+  return r;
+}
+
+std::vector<ssh::Endpoint> bastionJumps(const spec::Pipeline& p, const std::string& configText) {
+  std::vector<ssh::Endpoint> out;
+  auto c = ssh::lookupSshConfig(configText, p.spec.hosts.bastion.address);
+  for (const auto& j : ssh::parseProxyJump(c.proxyJump)) {
+    spec::SshEndpoint e{j.host, j.host, j.port, j.user, ""};
+    complete(e, configText);
+    out.push_back(endpoint(p, e));
+  }
+  return out;
+}
+
+spec::Pipeline resolveHosts(const spec::Pipeline& p) {
+  const std::string path = absUnder(p.base_dir, p.spec.hosts.ssh_config);
+  return resolveHosts(p, path.empty() ? "" : readFile(path));
+}
+
+engine::Result<SshPlan> sshPlanFor(const spec::Pipeline& p) {
+  const std::string path = absUnder(p.base_dir, p.spec.hosts.ssh_config);
+  const std::string text = path.empty() ? "" : readFile(path);
+  return sshPlan(resolveHosts(p, text), bastionJumps(p, text));
+}
+
+engine::Result<SshPlan> sshPlan(const spec::Pipeline& p, std::vector<ssh::Endpoint> jumps) {
   const auto& h = p.spec.hosts;
   if (h.bastion.address.empty()) {
     return engine::Error::terminal("spec.hosts.bastion.address is empty",
                                    "set the bastion's public address in ca4.yaml");
   }
   SshPlan plan;
+  plan.jumps = std::move(jumps);
   plan.bastion = endpoint(p, h.bastion);
   for (const auto& n : h.nodes) plan.nodes.push_back(endpoint(p, n));
   plan.options.knownHosts = absUnder(p.base_dir, h.known_hosts);
@@ -104,10 +143,10 @@ std::string_view toString(ProbeKind k) {
 engine::Result<std::unique_ptr<ssh::Tunnel>> openTunnel(const spec::Pipeline& p,
                                                        std::vector<ssh::Forward> fwds,
                                                        ssh::TunnelOptions options) {
-  auto plan = sshPlan(p);
+  auto plan = sshPlanFor(p);
   if (!plan) return plan.error();
   SshPlan sp = std::move(*plan);
-  auto connect = [sp]() { return ssh::connect(sp.bastion, {}, sp.options); };
+  auto connect = [sp]() { return ssh::connect(sp.bastion, sp.jumps, sp.options); };
   return ssh::Tunnel::start(std::move(fwds), connect, std::move(options));
 }
 
@@ -181,7 +220,8 @@ Check probe(const ssh::Forward& f, std::chrono::milliseconds timeout) {
   return c;
 }
 
-engine::Result<std::string> ApiAccess::server(const spec::Pipeline& p) {
+engine::Result<std::string> ApiAccess::server(const spec::Pipeline& original) {
+  const spec::Pipeline p = resolveHosts(original);
   if (p.spec.hosts.nodes.empty()) {
     return engine::Error::terminal("spec.hosts.nodes is empty: no K3s server to reach",
                                    "list the nodes; the first is the K3s server");
@@ -192,7 +232,7 @@ engine::Result<std::string> ApiAccess::server(const spec::Pipeline& p) {
                           b.identity_file + "/" + p.spec.hosts.known_hosts + "/" + target;
   if (!tunnel_ || key != key_ || tunnel_->state() == ssh::TunnelState::Failed) {
     tunnel_.reset();
-    auto t = openTunnel(p, {{"k3s-api", "127.0.0.1", 0, target, 6443}});
+    auto t = openTunnel(original, {{"k3s-api", "127.0.0.1", 0, target, 6443}});
     if (!t) return t.error();
     tunnel_ = std::move(*t);
     key_ = key;

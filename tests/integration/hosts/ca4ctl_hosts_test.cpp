@@ -133,21 +133,25 @@ class HostsTarget : public ::testing::Test {
   }
   static std::string sshdLog(const std::string& ns) { return slurp(vpc() / "logs" / (ns + ".log")); }
 
-  static std::string spec(const std::string& version, const std::string& binary,
-                          const std::string& knownHosts = "vpc/known_hosts",
-                          const std::string& identity = "vpc/id_ed25519") {
+  static std::string hosts(const std::string& knownHosts, const std::string& identity) {
     const std::string sub = kSubnet;
-    return "apiVersion: ca4.dev/v1alpha1\n"
-           "kind: Pipeline\n"
-           "metadata: {name: ca4-hosts-it}\n"
-           "spec:\n"
-           "  target: hosts\n"
-           "  hosts:\n"
+    return "  hosts:\n"
            "    bastion: {name: bastion, address: " + sub + ".0.10, user: root, identityFile: " + identity + "}\n"
            "    nodes:\n"
            "      - {name: edge-1, address: " + sub + ".1.11, user: root, identityFile: " + identity + "}\n"
            "      - {name: edge-2, address: " + sub + ".1.12, user: root, identityFile: " + identity + "}\n"
            "    knownHosts: " + knownHosts + "\n"
+           "    sshConfig: \"\"\n";
+  }
+  static std::string spec(const std::string& version, const std::string& binary,
+                          const std::string& knownHosts = "vpc/known_hosts",
+                          const std::string& identity = "vpc/id_ed25519", std::string hostsBlock = "") {
+    if (hostsBlock.empty()) hostsBlock = hosts(knownHosts, identity);
+    return "apiVersion: ca4.dev/v1alpha1\n"
+           "kind: Pipeline\n"
+           "metadata: {name: ca4-hosts-it}\n"
+           "spec:\n"
+           "  target: hosts\n" + hostsBlock +
            "  cluster:\n"
            "    k3sVersion: " + version + "\n"
            "    installMode: airgap\n"
@@ -354,6 +358,24 @@ TEST_F(HostsTarget, F_NewVersionIsUpgradedNodeByNode) {
   auto again = ca4ctl({"up", "-o", "json"});
   EXPECT_EQ(again.rc, 0);
   EXPECT_TRUE(changes(again.out).empty()) << again.out;
+}
+
+TEST_F(HostsTarget, F2_SshConfigAliasesReachTheSameConvergedCluster) {
+  // Only Host aliases of the VPC's ssh_config (HostName, User, Port, IdentityFile; the nodes'
+  // ProxyJump is the bastion anyway): the same machines, so nothing to change.
+  spit(dir() / "aliases.yaml", spec(kV2, "k3s-v2", "", "",
+                                    "  hosts:\n"
+                                    "    bastion: {name: bastion, address: bastion}\n"
+                                    "    nodes:\n"
+                                    "      - {name: edge-1, address: node-1}\n"
+                                    "      - {name: edge-2, address: node-2}\n"
+                                    "    knownHosts: vpc/known_hosts\n"
+                                    "    sshConfig: vpc/ssh_config\n"));
+  auto plan = ca4ctl({"plan", "--stage", "cluster", "-o", "json"}, "aliases.yaml");
+  EXPECT_EQ(plan.rc, 0) << plan.out << plan.err;
+  EXPECT_TRUE(changes(plan.out).empty()) << plan.out;
+  auto st = ca4ctl({"status"}, "aliases.yaml");
+  EXPECT_NE(st.out.find("k3s " + std::string(kV2) + " server"), std::string::npos) << st.out;
 }
 
 TEST_F(HostsTarget, G_ABinaryOfAnotherVersionIsRefused) {

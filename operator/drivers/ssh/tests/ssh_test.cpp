@@ -1,6 +1,7 @@
 // Pure helpers of the SSH driver: fingerprints (pinned against `ssh-keygen -lf`), known_hosts
 // names and lookup (plain, [addr]:port, hashed, negated, revoked), shell quoting, error classes.
 #include <ca4/drivers/ssh/ssh.h>
+#include <ca4/drivers/ssh/ssh_config.h>
 #include <ca4/drivers/ssh/tunnel.h>
 #include <gtest/gtest.h>
 
@@ -137,4 +138,62 @@ TEST(TunnelState, Names) {
   using ca4::drivers::ssh::TunnelState;
   EXPECT_EQ(ca4::drivers::ssh::toString(TunnelState::Reconnecting), "reconnecting");
   EXPECT_EQ(ca4::drivers::ssh::toString(TunnelState::Up), "up");
+}
+
+namespace {
+const char* kSshConfig = R"(# a user's ~/.ssh/config
+Host bastion lab-bastion
+  HostName 203.0.113.10
+  User ec2-user
+  IdentityFile "~/.ssh/lab key.pem"
+Host edge-* !edge-9
+  HostName %h.lab.internal
+  ProxyJump bastion
+  Port=2222
+Match host foo
+  User nobody
+Host *
+  User root
+  Port 22
+  IdentityFile ~/.ssh/id_ed25519
+)";
+}  // namespace
+
+TEST(SshConfig, FirstValueWinsAcrossMatchingBlocks) {
+  auto b = ca4::drivers::ssh::lookupSshConfig(kSshConfig, "bastion");
+  EXPECT_EQ(b.hostName, "203.0.113.10");
+  EXPECT_EQ(b.user, "ec2-user");
+  EXPECT_EQ(b.port, 22);  // from Host *
+  EXPECT_EQ(b.identityFile, "~/.ssh/lab key.pem");
+  EXPECT_EQ(b.proxyJump, "");
+  EXPECT_EQ(b.ignored, (std::vector<std::string>{"Match at line 10"}));
+}
+
+TEST(SshConfig, PatternsNegationAndTokens) {
+  auto e = ca4::drivers::ssh::lookupSshConfig(kSshConfig, "edge-1");
+  EXPECT_EQ(e.hostName, "edge-1.lab.internal");
+  EXPECT_EQ(e.port, 2222);
+  EXPECT_EQ(e.proxyJump, "bastion");
+  EXPECT_EQ(e.user, "root");
+  auto nine = ca4::drivers::ssh::lookupSshConfig(kSshConfig, "edge-9");
+  EXPECT_EQ(nine.hostName, "");
+  EXPECT_EQ(nine.port, 22);
+  auto other = ca4::drivers::ssh::lookupSshConfig(kSshConfig, "10.0.0.5");
+  EXPECT_EQ(other.hostName, "");
+  EXPECT_EQ(other.user, "root");  // Match blocks do not apply
+  EXPECT_EQ(ca4::drivers::ssh::lookupSshConfig("", "x").user, "");
+}
+
+TEST(SshConfig, ProxyJumpLists) {
+  auto j = ca4::drivers::ssh::parseProxyJump("admin@jump1:2200,jump2,[fd00::1]:22");
+  ASSERT_EQ(j.size(), 3u);
+  EXPECT_EQ(j[0].user, "admin");
+  EXPECT_EQ(j[0].host, "jump1");
+  EXPECT_EQ(j[0].port, 2200);
+  EXPECT_EQ(j[1].host, "jump2");
+  EXPECT_EQ(j[1].port, 0);
+  EXPECT_EQ(j[2].host, "fd00::1");
+  EXPECT_EQ(j[2].port, 22);
+  EXPECT_TRUE(ca4::drivers::ssh::parseProxyJump("none").empty());
+  EXPECT_TRUE(ca4::drivers::ssh::parseProxyJump("").empty());
 }

@@ -61,12 +61,15 @@ struct Infra {
 };
 
 // --- target hosts (and aws after Terraform): machines behind a bastion --------------------
+// Unset fields (port 0, user "", identityFile "") come from hosts.sshConfig for `address`
+// (HostName, Port, User, IdentityFile, and ProxyJump for the bastion), then the defaults:
+// port 22, user ubuntu, ssh-agent / ~/.ssh/id_ed25519, id_rsa.
 struct SshEndpoint {
   std::string name;
-  std::string address;  // host or IP
-  std::uint16_t port = 22;
-  std::string user = "ubuntu";
-  std::string identity_file;  // "" = ssh-agent / defaults
+  std::string address;  // host, IP, or a Host alias of hosts.sshConfig
+  std::uint16_t port = 0;
+  std::string user;
+  std::string identity_file;
 };
 enum class HostKeyPolicy { Strict, AcceptNew };
 std::string_view toString(HostKeyPolicy p);  // "strict" | "accept-new"
@@ -74,6 +77,7 @@ struct Hosts {
   SshEndpoint bastion;
   std::vector<SshEndpoint> nodes;  // first = K3s server, others agents
   std::string known_hosts = "~/.ssh/known_hosts";
+  std::string ssh_config = "~/.ssh/config";  // read if it exists; "" = none
   HostKeyPolicy host_key_policy = HostKeyPolicy::Strict;
   Secret key_passphrase;  // optional
 };

@@ -24,19 +24,26 @@ namespace ca4::stages::remote {
 namespace ssh = drivers::ssh;
 
 // ---- pure ----
+// `p` with spec.hosts completed from an ssh config text (see spec::SshEndpoint): addresses are
+// the HostNames, ports/users/identity files filled (explicit spec values win), defaults applied.
+spec::Pipeline resolveHosts(const spec::Pipeline& p, const std::string& sshConfigText);
+// The bastion's ProxyJump chain from the ssh config (each jump host completed from it too).
+std::vector<ssh::Endpoint> bastionJumps(const spec::Pipeline& p, const std::string& sshConfigText);
+
 struct SshPlan {
+  std::vector<ssh::Endpoint> jumps;  // before the bastion (its ProxyJump), usually none
   ssh::Endpoint bastion;
   std::vector<ssh::Endpoint> nodes;  // nodes[0] = the K3s server
   ssh::Options options;              // known_hosts (absolute), policy, passphrase
 };
-// Paths (identityFile, knownHosts) resolved against the spec file's directory and ~.
-engine::Result<SshPlan> sshPlan(const spec::Pipeline& p);
+// From a RESOLVED pipeline; paths (identityFile, knownHosts) against the spec's directory and ~.
+engine::Result<SshPlan> sshPlan(const spec::Pipeline& resolved, std::vector<ssh::Endpoint> jumps = {});
 
 // The address the bastion connects to for a tunnel's remoteHost (see the header comment).
 std::string resolveRemoteHost(const spec::Pipeline& p, const std::string& remoteHost);
 
-// The forwards for `names` ("all" or empty = every spec tunnel). An unknown name is a terminal
-// error listing the names the spec has.
+// The forwards for `names` ("all" or empty = every spec tunnel) of a RESOLVED pipeline. An
+// unknown name is a terminal error listing the names the spec has.
 engine::Result<std::vector<ssh::Forward>> forwards(const spec::Pipeline& p,
                                                    const std::vector<std::string>& names);
 
@@ -47,7 +54,11 @@ ProbeKind probeKindFor(const std::string& tunnelName);
 std::string_view toString(ProbeKind k);
 
 // ---- I/O ----
-// Starts the forwards through the bastion (see ssh::Tunnel: listeners first, then connect).
+// resolveHosts/bastionJumps with hosts.sshConfig read from disk (a missing file is no config).
+spec::Pipeline resolveHosts(const spec::Pipeline& p);
+engine::Result<SshPlan> sshPlanFor(const spec::Pipeline& p);
+// Starts the forwards through the bastion (see ssh::Tunnel: listeners first, then connect);
+// `p` as written (its hosts are resolved here).
 engine::Result<std::unique_ptr<ssh::Tunnel>> openTunnel(const spec::Pipeline& p,
                                                        std::vector<ssh::Forward> forwards,
                                                        ssh::TunnelOptions options = {});
