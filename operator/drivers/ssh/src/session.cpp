@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,6 +40,10 @@ using engine::Status;
 
 constexpr std::size_t kPumpBuffer = 256 * 1024;  // per direction, per tunnel
 constexpr std::size_t kChunk = 32 * 1024;
+// Tunnels move bigger pieces: libssh cuts a channel write into packets of the peer's maximum
+// payload (OpenSSH: 32768 - 10 header bytes), so whole multiples of it avoid a runt packet (and
+// a send) per write; reads of the same size halve the loop's rounds.
+constexpr std::size_t kPumpChunk = 4 * (32768 - 10);
 // One SFTP write per round trip (libssh 0.10 has no pipelined writes); OpenSSH's sftp-server
 // accepts messages up to 256 KiB, so 128 KiB quarters the round trips of 32 KiB writes.
 constexpr std::size_t kSftpWriteChunk = 128 * 1024;
@@ -86,10 +91,34 @@ class UniqueFd {
 };
 
 // One direct-tcpip channel pumped to a local socketpair end (`fd`, non-blocking, owned here).
+// A byte queue that consumes from the front by moving an offset (no erase of the front on every
+// partial write); compacted when the consumed part is the larger half.
+class ByteQueue {
+ public:
+  std::size_t size() const { return buf_.size() - off_; }
+  bool empty() const { return size() == 0; }
+  const char* data() const { return buf_.data() + off_; }
+  void append(const char* p, std::size_t n) { buf_.append(p, n); }
+  void consume(std::size_t n) {
+    off_ += n;
+    if (off_ == buf_.size()) {
+      buf_.clear();
+      off_ = 0;
+    } else if (off_ > buf_.size() / 2) {
+      buf_.erase(0, off_);
+      off_ = 0;
+    }
+  }
+
+ private:
+  std::string buf_;
+  std::size_t off_ = 0;
+};
+
 struct Pump {
   ChannelPtr channel;
   int fd = -1;
-  std::string toFd, toChannel;
+  ByteQueue toFd, toChannel;
   bool channelEof = false, fdEof = false, eofSent = false, shutWr = false, done = false;
 
   Pump(ChannelPtr ch, int f) : channel(std::move(ch)), fd(f) {}
@@ -100,7 +129,7 @@ struct Pump {
   // One non-blocking round in both directions; the hop's mutex is held. True if bytes moved.
   bool step() {
     bool progress = false;
-    char buf[kChunk];
+    static thread_local char buf[kPumpChunk];
     ssh_channel ch = channel.get();
     if (!channelEof && toFd.size() < kPumpBuffer) {
       int n = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 0);
@@ -117,7 +146,7 @@ struct Pump {
     if (!toFd.empty()) {
       ssize_t n = ::send(fd, toFd.data(), toFd.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) {
-        toFd.erase(0, static_cast<std::size_t>(n));
+        toFd.consume(static_cast<std::size_t>(n));
         progress = true;
       } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         done = true;
@@ -143,14 +172,14 @@ struct Pump {
       // Never more than the peer's window: a blocking write could wait for a window adjust that
       // only comes after we read, which this thread would then never do.
       std::size_t w =
-          std::min<std::size_t>({toChannel.size(), ssh_channel_window_size(ch), kChunk});
+          std::min<std::size_t>({toChannel.size(), ssh_channel_window_size(ch), kPumpChunk});
       if (w > 0) {
         int n = ssh_channel_write(ch, toChannel.data(), static_cast<uint32_t>(w));
         if (n < 0) {
           done = true;
           return progress;
         }
-        toChannel.erase(0, static_cast<std::size_t>(n));
+        toChannel.consume(static_cast<std::size_t>(n));
         progress = progress || n > 0;
       }
     }
@@ -178,7 +207,9 @@ class Hop {
   }
   ~Hop() {
     stop_ = true;
+    wake();
     if (io_.joinable()) io_.join();
+    if (wakeFd_ >= 0) ::close(wakeFd_);
     Lock lock(mu_);
     pumps_.clear();  // channels first (they belong to the session), then the fds
     events_.reset();
@@ -240,6 +271,7 @@ class Hop {
       pumps_.push_back(std::make_unique<Pump>(std::move(ch), fd));
     }
     startIo();
+    wake();  // the I/O thread may sit in poll() without this fd: serve its first bytes now
     return engine::okStatus();
   }
 
@@ -252,9 +284,17 @@ class Hop {
     return pumps_.size();
   }
 
+  void wake() {
+    if (wakeFd_ >= 0) {
+      std::uint64_t one = 1;
+      [[maybe_unused]] auto n = ::write(wakeFd_, &one, sizeof one);
+    }
+  }
+
   void startIo() {
     Lock lock(mu_);
     if (io_.joinable()) return;
+    if (wakeFd_ < 0) wakeFd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     // The I/O thread reads the session's packets even when no channel does (ssh_event_dopoll):
     // keepalive requests from the server get their replies and a closed connection is noticed
     // at once (connected() turns false), which is what a tunnel's reconnect waits for.
@@ -283,6 +323,13 @@ class Hop {
           if (!connected) p->done = true;
           if (!p->done) progress = p->step() || progress;
         }
+        // Bytes libssh already holds for a channel are invisible to poll(): go round again.
+        for (auto& p : pumps_) {
+          if (!progress && !p->done && !p->channelEof && p->toFd.size() < kPumpBuffer &&
+              ssh_channel_poll(p->channel.get(), 0) > 0) {
+            progress = true;
+          }
+        }
         std::erase_if(pumps_, [](const auto& p) { return p->done; });
         // Keepalive: an SSH_MSG_IGNORE every keepAlive seconds keeps NATs and idle timeouts from
         // dropping the connection; a dead peer shows up as a failed write (connection lost).
@@ -290,6 +337,7 @@ class Hop {
           ssh_send_ignore(session_.get(), "ca4-keepalive");
           nextKeepAlive = Clock::now() + keepAlive_;
         }
+        fds.push_back({wakeFd_, POLLIN, 0});
         if (connected) fds.push_back({ssh_get_fd(session_.get()), POLLIN, 0});
         for (auto& p : pumps_) {
           short ev =
@@ -303,7 +351,11 @@ class Hop {
           std::this_thread::sleep_for(std::chrono::milliseconds(kIdlePollMs));
         } else {
           ::poll(fds.data(), fds.size(), kIdlePollMs);
-          sessionReadable = connected && fds[0].revents != 0;
+          if (fds[0].revents) {
+            std::uint64_t n;
+            [[maybe_unused]] auto r = ::read(wakeFd_, &n, sizeof n);
+          }
+          sessionReadable = connected && fds[1].revents != 0;
         }
       }
     }
@@ -317,6 +369,7 @@ class Hop {
   std::vector<std::unique_ptr<Pump>> pumps_;
   std::chrono::seconds keepAlive_;
   std::atomic<bool> stop_{false};
+  int wakeFd_ = -1;  // eventfd: a new channel (or the end) wakes the I/O thread's poll()
   std::thread io_;
 };
 
@@ -573,7 +626,10 @@ Result<std::unique_ptr<Hop>> connectHop(const Endpoint& ep, int fd, const Option
             ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, knownHosts.c_str()) == 0 &&
             ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") == 0 &&
             (ep.user.empty() || ssh_options_set(s, SSH_OPTIONS_USER, ep.user.c_str()) == 0) &&
-            ssh_options_set(s, SSH_OPTIONS_FD, &fd) == 0;
+            ssh_options_set(s, SSH_OPTIONS_FD, &fd) == 0 &&
+            (options.ciphers.empty() ||
+             (ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S, options.ciphers.c_str()) == 0 &&
+              ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C, options.ciphers.c_str()) == 0));
   if (!ok)
     return makeError(SshErrorKind::Other, describe(ep) + ": invalid options: " + sshError(s));
   if (ssh_connect(s) != SSH_OK) {
