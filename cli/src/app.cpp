@@ -22,6 +22,7 @@
 #include "ca4/stages/local_services.h"
 #include "ca4/stages/stages.h"
 #include "ca4/stages/kube.h"
+#include "ca4/stages/remote.h"
 #include "ca4/stages/verify.h"
 #include "tunnel.h"
 
@@ -395,6 +396,32 @@ class Cli {
             pc.fix = "stop that program, or set spec.local.ports." + name + " to a free port";
           }
           checks.push_back(pc);
+        }
+      } else if (p.spec.target == spec::Target::Hosts) {
+        // Every host answers SSH with a known host key and takes our key (through the bastion).
+        auto plan = stages::remote::sshPlanFor(p);
+        if (!plan) {
+          checks.push_back({"ssh", false, plan.error().message, plan.error().fix, 0, nlohmann::json::object()});
+        } else {
+          std::vector<drivers::ssh::Endpoint> hops = plan->jumps;
+          auto probeHost = [&](const drivers::ssh::Endpoint& ep, const std::vector<drivers::ssh::Endpoint>& via) {
+            const auto t0 = std::chrono::steady_clock::now();
+            auto sess = drivers::ssh::connect(ep, via, plan->options);
+            stages::Check c;
+            c.name = "ssh " + ep.name;
+            c.ok = sess.ok();
+            c.message = sess ? ep.user + "@" + ep.address + ":" + std::to_string(ep.port) +
+                                   ": host key verified, logged in" + (via.empty() ? "" : " (through " + via.back().name + ")")
+                             : sess.error().message;
+            if (!sess) c.fix = sess.error().fix;
+            c.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+            checks.push_back(c);
+            return c.ok;
+          };
+          if (probeHost(plan->bastion, hops)) {
+            hops.push_back(plan->bastion);
+            for (const auto& n : plan->nodes) probeHost(n, hops);
+          }
         }
       } else {
         stages::Check tc{"target", false, "target " + std::string(spec::toString(p.spec.target)) + " is not built yet",

@@ -9,19 +9,20 @@ _ca4ctl() {
   COMPREPLY=()
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  local cmds="up plan down status verify reconcile version doctor completion"
+  local cmds="up plan down status verify reconcile tunnel version doctor completion"
   local globals="-f --file -o --output --target --dry-run -v --verbose -h --help"
   case "$prev" in
     -f|--file) COMPREPLY=( $(compgen -f -X '!*.y*ml' -- "$cur") $(compgen -d -- "$cur") ); return ;;
     -o|--output) COMPREPLY=( $(compgen -W "table json" -- "$cur") ); return ;;
     --target) COMPREPLY=( $(compgen -W "local aws hosts kubernetes" -- "$cur") ); return ;;
     verify) COMPREPLY=( $(compgen -W "preflight kafka db e2e all" -- "$cur") ); return ;;
+    tunnel) COMPREPLY=( $(compgen -W "all kafka grafana k3s prometheus status stop --background" -- "$cur") ); return ;;
     completion) COMPREPLY=( $(compgen -W "bash zsh" -- "$cur") ); return ;;
     --stage) COMPREPLY=( $(compgen -W "infra cluster platform edge monitoring verify" -- "$cur") ); return ;;
   esac
   local i sub=""
   for ((i=1; i<COMP_CWORD; i++)); do
-    case "${COMP_WORDS[i]}" in up|plan|down|status|verify|reconcile|version|doctor|completion) sub=${COMP_WORDS[i]};; esac
+    case "${COMP_WORDS[i]}" in up|plan|down|status|verify|reconcile|tunnel|version|doctor|completion) sub=${COMP_WORDS[i]};; esac
   done
   local extra=""
   case "$sub" in
@@ -46,6 +47,7 @@ _ca4ctl() {
     'status:what runs, with pids, ports and logs'
     'verify:check the pipeline (preflight, kafka, db, e2e)'
     'reconcile:reconcile once, or keep reconciling with --watch'
+    'tunnel:forward local ports through the bastion (status, stop)'
     'version:print the version'
     'doctor:check prerequisites and say how to fix each'
     'completion:print a shell completion script'
@@ -62,6 +64,7 @@ _ca4ctl() {
     args)
       case $words[1] in
         verify) _values 'check' preflight kafka db e2e all ;;
+        tunnel) _values 'tunnel' all kafka grafana k3s prometheus status stop ;;
         completion) _values 'shell' bash zsh ;;
         reconcile) _arguments '--watch[keep reconciling]' '--interval[seconds between passes]:seconds:' ;;
         down) _arguments '--purge[also delete the local data directory]' ;;

@@ -249,6 +249,13 @@ TEST_F(HostsTarget, A_UpBootstrapsK3sThroughTheBastionAndAppliesEverything) {
   EXPECT_NE(pods.out.find("edge-"), std::string::npos) << pods.out;
 }
 
+TEST_F(HostsTarget, A2_DoctorLogsIntoEveryHost) {
+  auto d = ca4ctl({"doctor"});
+  EXPECT_EQ(d.rc, 0) << d.out << d.err;
+  for (const char* h : {"ssh bastion", "ssh edge-1", "ssh edge-2"}) EXPECT_NE(d.out.find(h), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("host key verified, logged in (through bastion)"), std::string::npos) << d.out;
+}
+
 TEST_F(HostsTarget, B_UpAgainChangesNothingAndRestartsNothing) {
   auto before1 = nodeState("node-1"), before2 = nodeState("node-2");
   ASSERT_FALSE(before1.pid.empty());
@@ -322,6 +329,9 @@ TEST_F(HostsTarget, D_WrongHostKeyIsRefusedAndNothingRunsThere) {
   std::this_thread::sleep_for(300ms);
   const std::string log = sshdLog(ns).substr(logBefore);
   EXPECT_EQ(log.find("Accepted publickey"), std::string::npos) << "authenticated despite the mismatch:\n" << log;
+  auto doctor = ca4ctl({"doctor"}, "wrong-hostkey.yaml");
+  EXPECT_EQ(doctor.rc, 1);
+  EXPECT_NE(doctor.out.find("[host-key-mismatch]"), std::string::npos) << doctor.out;
 }
 
 TEST_F(HostsTarget, E_WrongUserKeyIsAClearAuthError) {

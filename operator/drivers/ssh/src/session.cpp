@@ -48,7 +48,8 @@ constexpr std::size_t kPumpChunk = 4 * (32768 - 10);
 // accepts messages up to 256 KiB, so 128 KiB quarters the round trips of 32 KiB writes.
 constexpr std::size_t kSftpWriteChunk = 128 * 1024;
 constexpr std::size_t kReadFileLimit = 16 * 1024 * 1024;
-constexpr int kIdlePollMs = 20;  // channel windows and libssh's buffers are invisible to poll()
+constexpr int kIdlePollMs = 20;
+constexpr int kDrainRounds = 64;  // 64 × 4 KiB: two windows' worth of packets at most per round  // channel windows and libssh's buffers are invisible to poll()
 
 std::string sshError(ssh_session s) {
   const char* e = ssh_get_error(s);
@@ -250,9 +251,11 @@ class Hop {
         closeFd(fd);
         return makeError(SshErrorKind::Other, describe(ep_) + ": cannot allocate a channel");
       }
-      if (ssh_channel_open_forward(ch.get(), host.c_str(), port, "127.0.0.1", 0) != SSH_OK) {
+      const int rc = openForwardQuick(ch.get(), host, port);
+      if (rc != SSH_OK) {
         closeFd(fd);
-        std::string why = sshError(session_.get());
+        std::string why = rc == SSH_AGAIN ? std::string("no confirmation within 30 s (timeout)")
+                                          : sshError(session_.get());
         std::string msg = describe(ep_) + " cannot open a tunnel to " + host + ":" +
                           std::to_string(port) + " (" + forWhat + "): " + why;
         // Reason code 1 = administratively prohibited: sshd's AllowTcpForwarding/PermitOpen.
@@ -273,6 +276,32 @@ class Hop {
     startIo();
     wake();  // the I/O thread may sit in poll() without this fd: serve its first bytes now
     return engine::okStatus();
+  }
+
+  // OpenSSH's sshd leaves Nagle on for non-interactive sessions: its second small packet in a
+  // row (a channel close, then an open confirmation) waits for our ACK, which Linux delays up to
+  // 40 ms. Quick ACKs before we wait for an answer (not sticky, hence before each wait).
+  void quickAck() {
+    int one = 1;
+    ::setsockopt(ssh_get_fd(session_.get()), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+  }
+
+  // ssh_channel_open_forward, with quick ACKs while waiting for the confirmation (the session is
+  // non-blocking for the call: each round re-arms TCP_QUICKACK, which the kernel drops once we
+  // send). mu_ is held.
+  int openForwardQuick(ssh_channel ch, const std::string& host, std::uint16_t port) {
+    ssh_session s = session_.get();
+    ssh_set_blocking(s, 0);
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    int rc;
+    while ((rc = ssh_channel_open_forward(ch, host.c_str(), port, "127.0.0.1", 0)) == SSH_AGAIN) {
+      quickAck();
+      if (Clock::now() > deadline) break;
+      pollfd p{ssh_get_fd(s), POLLIN, 0};
+      ::poll(&p, 1, 50);
+    }
+    ssh_set_blocking(s, 1);
+    return rc;  // SSH_AGAIN here: no confirmation within 30 s
   }
 
   bool connected() {
@@ -314,8 +343,11 @@ class Hop {
       fds.clear();
       {
         Lock lock(mu_);
-        if (sessionReadable && events_ && ssh_is_connected(session_.get())) {
-          ssh_event_dopoll(events_.get(), 0);
+        // libssh 0.10 reads its socket 4 KiB per poll round: drain what the socket holds now in
+        // one go (bounded by the channels' windows), so the pumps then move big pieces.
+        if ((sessionReadable || !pumps_.empty()) && events_ && ssh_is_connected(session_.get())) {
+          for (int i = 0; i < kDrainRounds && ssh_event_dopoll(events_.get(), 0) == SSH_OK; ++i) {
+          }
         }
         sessionReadable = false;
         connected = ssh_is_connected(session_.get()) != 0;
@@ -356,6 +388,10 @@ class Hop {
             [[maybe_unused]] auto r = ::read(wakeFd_, &n, sizeof n);
           }
           sessionReadable = connected && fds[1].revents != 0;
+          if (sessionReadable) {
+            Lock lock(mu_);
+            quickAck();
+          }
         }
       }
     }
