@@ -17,7 +17,7 @@
 #                -L 127.0.0.1:PORT:A.B.1.11:5201 -L 127.0.0.1:PORT+1:A.B.1.11:5202 bastion
 #   ca4ctl   ca4ctl $CA4_TUNNEL_ARGS (default '-f @SPEC@ tunnel bench echo'); the spec (target
 #            hosts, strict host keys, tunnels bench and echo) is written into the temp dir.
-# Same algorithms: ca4ctl cannot be told a cipher, so the script finds what it negotiates: a
+# Same algorithms: ca4ctl has no cipher option (it prefers AES-GCM), so the script finds what it negotiates: a
 # probe sshd (the bastion's sshd_config with Port 2222 and LogLevel DEBUG1, in the bastion's
 # namespace) logs "kex: algorithm / host key algorithm / client->server cipher" for one ca4ctl
 # tunnel. OpenSSH then gets the same (-o Ciphers, -o MACs unless implicit, -o KexAlgorithms,

@@ -23,29 +23,17 @@
 #include <sstream>
 
 #include "ca4/testsupport/net.hpp"
+#include "ca4/testsupport/shell.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-void spit(const fs::path& p, const std::string& s) { std::ofstream(p) << s; }
-
-struct Cmd {
-  int rc = -1;
-  std::string out, err;
-  double seconds = 0;
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using ca4::testsupport::slurp;
+using ca4::testsupport::spit;
+using Cmd = ca4::testsupport::ShellResult;
+std::string quote(const std::string& s) { return ca4::testsupport::shq(s); }
 
 class KubeTarget : public ::testing::Test {
  protected:
@@ -67,14 +55,7 @@ class KubeTarget : public ::testing::Test {
   static std::string kubeconfig() { return (cp() / "kubeconfig").string(); }
 
   static Cmd sh(const std::string& cmd, bool record = false) {
-    const auto out = dir() / "sh.out", err = dir() / "sh.err";
-    const auto t0 = std::chrono::steady_clock::now();
-    const int st = std::system(("(" + cmd + ") >" + quote(out) + " 2>" + quote(err)).c_str());
-    Cmd r;
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
+    auto r = ca4::testsupport::runShell(cmd, dir());
     if (record) all_output_.push_back(r.out + r.err);
     return r;
   }
