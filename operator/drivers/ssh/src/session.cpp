@@ -251,22 +251,26 @@ class Hop {
         closeFd(fd);
         return makeError(SshErrorKind::Other, describe(ep_) + ": cannot allocate a channel");
       }
-      const int rc = openForwardQuick(ch.get(), host, port);
-      if (rc != SSH_OK) {
-        closeFd(fd);
-        std::string why = rc == SSH_AGAIN ? std::string("no confirmation within 30 s (timeout)")
-                                          : sshError(session_.get());
-        std::string msg = describe(ep_) + " cannot open a tunnel to " + host + ":" +
-                          std::to_string(port) + " (" + forWhat + "): " + why;
-        // Reason code 1 = administratively prohibited: sshd's AllowTcpForwarding/PermitOpen.
-        if (why.find("error (1)") != std::string::npos) {
-          return makeError(
-              SshErrorKind::Other, msg,
-              "allow TCP forwarding on " + ep_.name + " (sshd_config AllowTcpForwarding yes)");
-        }
-        if (why.find("imeout") != std::string::npos) return makeError(SshErrorKind::Timeout, msg);
-        return makeError(SshErrorKind::Unreachable, msg);
+    }
+    const int rc = openForwardQuick(ch.get(), host, port);
+    if (rc != SSH_OK) {
+      closeFd(fd);
+      std::string why;
+      {
+        Lock lock(mu_);
+        why = rc == SSH_AGAIN ? std::string("no confirmation within 30 s (timeout)")
+                              : sshError(session_.get());
       }
+      std::string msg = describe(ep_) + " cannot open a tunnel to " + host + ":" +
+                        std::to_string(port) + " (" + forWhat + "): " + why;
+      // Reason code 1 = administratively prohibited: sshd's AllowTcpForwarding/PermitOpen.
+      if (why.find("error (1)") != std::string::npos) {
+        return makeError(
+            SshErrorKind::Other, msg,
+            "allow TCP forwarding on " + ep_.name + " (sshd_config AllowTcpForwarding yes)");
+      }
+      if (why.find("imeout") != std::string::npos) return makeError(SshErrorKind::Timeout, msg);
+      return makeError(SshErrorKind::Unreachable, msg);
     }
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     {
@@ -286,22 +290,36 @@ class Hop {
     ::setsockopt(ssh_get_fd(session_.get()), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
   }
 
-  // ssh_channel_open_forward, with quick ACKs while waiting for the confirmation (the session is
-  // non-blocking for the call: each round re-arms TCP_QUICKACK, which the kernel drops once we
-  // send). mu_ is held.
+  // ssh_channel_open_forward, with quick ACKs while waiting for the confirmation: each round
+  // runs the call non-blocking (re-arming TCP_QUICKACK, which the kernel drops once we send).
+  // The first 100 ms wait on the socket with mu_ held (an answer wakes us at once); after that
+  // the waits are WITHOUT mu_, so a slow target stalls the other channels' traffic 100 ms at
+  // most (the I/O thread may then handle the confirmation; the next round sees it).
   int openForwardQuick(ssh_channel ch, const std::string& host, std::uint16_t port) {
-    ssh_session s = session_.get();
-    ssh_set_blocking(s, 0);
-    const auto deadline = Clock::now() + std::chrono::seconds(30);
-    int rc;
-    while ((rc = ssh_channel_open_forward(ch, host.c_str(), port, "127.0.0.1", 0)) == SSH_AGAIN) {
-      quickAck();
-      if (Clock::now() > deadline) break;
-      pollfd p{ssh_get_fd(s), POLLIN, 0};
-      ::poll(&p, 1, 50);
+    const auto start = Clock::now();
+    const auto deadline = start + std::chrono::seconds(30);
+    const auto holdUntil = start + std::chrono::milliseconds(100);
+    while (true) {
+      int fd = -1;
+      {
+        Lock lock(mu_);
+        ssh_session s = session_.get();
+        do {
+          ssh_set_blocking(s, 0);
+          const int rc = ssh_channel_open_forward(ch, host.c_str(), port, "127.0.0.1", 0);
+          ssh_set_blocking(s, 1);
+          if (rc != SSH_AGAIN) return rc;
+          quickAck();
+          fd = ssh_get_fd(s);
+          if (Clock::now() >= holdUntil) break;
+          pollfd p{fd, POLLIN, 0};
+          ::poll(&p, 1, 10);
+        } while (true);
+      }
+      if (Clock::now() > deadline) return SSH_AGAIN;  // no confirmation within 30 s
+      pollfd p{fd, POLLIN, 0};
+      ::poll(&p, 1, 5);
     }
-    ssh_set_blocking(s, 1);
-    return rc;  // SSH_AGAIN here: no confirmation within 30 s
   }
 
   bool connected() {
