@@ -218,7 +218,7 @@ int serve(const spec::Pipeline& p, std::vector<ssh::Forward> fwds, Printer& prin
   return kExitInterrupted;
 }
 
-int status(const spec::Pipeline& p, Printer& print, bool json) {
+int status(const spec::Pipeline& p, Printer& print) {
   auto rec = readRecord(p);
   if (!rec || !recordAlive(*rec)) {
     print.line({{"type", "tunnel.status"}, {"state", "not-running"}},
@@ -228,10 +228,10 @@ int status(const spec::Pipeline& p, Printer& print, bool json) {
   }
   bool all = true;
   const std::string state = rec->value("state", "?");
-  if (!json) {
-    std::printf("background tunnel pid %d since %s: %s\n", rec->value("pid", 0),
-                rec->value("started_at", "?").c_str(), state.c_str());
-  }
+  print.line({{"type", "tunnel.background"}, {"pid", rec->value("pid", 0)},
+              {"started_at", rec->value("started_at", "")}, {"state", state}},
+             "background tunnel pid " + std::to_string(rec->value("pid", 0)) + " since " +
+                 rec->value("started_at", "?") + ": " + state);
   if (state != "up") {
     // Reconnecting: a probe would only wait for the session; say what the tunnel says.
     print.line({{"type", "tunnel.status"}, {"state", state}, {"message", rec->value("message", "")}},
@@ -293,7 +293,7 @@ int tunnelCommand(const spec::Pipeline& p, const TunnelArgs& args, std::FILE* ou
   const std::string first = args.words.empty() ? "" : args.words.front();
   if (first == "status" || first == "stop") {
     if (args.words.size() > 1) return fail("`tunnel " + first + "` takes no names", "");
-    return first == "status" ? status(p, print, args.json) : stop(p, print);
+    return first == "status" ? status(p, print) : stop(p, print);
   }
   auto fwds = remote::forwards(remote::resolveHosts(p), args.words);
   if (!fwds) return fail(fwds.error().message, fwds.error().fix);

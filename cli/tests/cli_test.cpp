@@ -164,3 +164,26 @@ TEST(Cli, ShowSpecPrintsTheEffectiveSpecWithoutSecretValues) {
   EXPECT_NE(r.out.find("${CA4_CLI_TEST_KEY}"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("very-secret-value-123"), std::string::npos);
 }
+
+TEST(Cli, TunnelRefusesTargetsWithoutABastionAndUnknownNames) {
+  SpecDir local("apiVersion: ca4.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: t}\nspec: {target: local}\n");
+  auto r = ca4ctl({"-f", local.file(), "tunnel"});
+  EXPECT_EQ(r.rc, ca4::cli::kExitFailed);
+  EXPECT_NE(r.err.find("target local has no tunnels"), std::string::npos) << r.err;
+
+  SpecDir hosts(
+      "apiVersion: ca4.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: t}\n"
+      "spec:\n  target: hosts\n  hosts:\n    bastion: {address: 192.0.2.1}\n"
+      "    nodes: [{name: edge-1, address: 10.0.1.10}]\n    sshConfig: \"\"\n");
+  auto unknown = ca4ctl({"-f", hosts.file(), "tunnel", "kafak"});
+  EXPECT_EQ(unknown.rc, ca4::cli::kExitFailed);
+  EXPECT_NE(unknown.err.find("no tunnel named 'kafak'"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("kafka, grafana, k3s, prometheus"), std::string::npos) << unknown.err;
+
+  auto status = ca4ctl({"-f", hosts.file(), "tunnel", "status"});
+  EXPECT_EQ(status.rc, ca4::cli::kExitNotRunning);
+  EXPECT_NE(status.out.find("no background tunnel runs"), std::string::npos) << status.out;
+  auto stop = ca4ctl({"-f", hosts.file(), "-o", "json", "tunnel", "stop"});
+  EXPECT_EQ(stop.rc, 0);
+  EXPECT_NE(stop.out.find("\"type\":\"tunnel.stopped\""), std::string::npos) << stop.out;
+}
