@@ -1,7 +1,11 @@
 // File and path helpers shared by the stages (module-private; defined in layout.cpp).
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
+
+#include "ca4/engine/result.h"
 
 namespace ca4::stages {
 
@@ -10,5 +14,8 @@ namespace ca4::stages {
 std::string absUnder(const std::string& base, const std::string& p);
 // The whole file, or "" when it cannot be read.
 std::string readFile(const std::string& path);
+// Replaces `path` atomically with `content` (a temporary file created with `mode` before any
+// byte is written, then renamed over it); creates the directory. Terminal error on failure.
+engine::Status writeFileAtomic(const std::string& path, const std::string& content, mode_t mode);
 
 }  // namespace ca4::stages

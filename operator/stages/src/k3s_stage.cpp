@@ -7,11 +7,9 @@
 // (from stdin, never a local file: the agents' holds the token), a (re)start — and waits until
 // the node is Ready through ca4ctl's own API tunnel. The kubeconfig (server = the users' tunnel
 // endpoint, context spec.cluster.context) is written 0600 only when its content changes.
-#include <sys/stat.h>
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include "ca4/drivers/kube/client.h"
@@ -51,23 +49,6 @@ std::string oneDecimal(double s) {
   char b[32];
   std::snprintf(b, sizeof b, "%.1f", s);
   return b;
-}
-
-// Writes `text` to `path` with mode 0600 via a temporary file; creates the directory.
-Status writePrivateFile(const std::string& path, const std::string& text) {
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
-    ::chmod(tmp.c_str(), 0600);
-    o << text;
-    if (!o) return Error::terminal("cannot write " + tmp, "check the directory's permissions");
-  }
-  ::chmod(tmp.c_str(), 0600);
-  fs::rename(tmp, path, ec);
-  if (ec) return Error::terminal("cannot write " + path + ": " + ec.message());
-  return engine::okStatus();
 }
 
 struct NodeView {
@@ -180,7 +161,7 @@ class K3sStage final : public engine::Stage {
         if (!want) return want.error();
         const std::string path = absUnder(p.base_dir, p.spec.cluster.kubeconfig);
         if (readFile(path) != *want) {
-          auto st = writePrivateFile(path, *want);
+          auto st = writeFileAtomic(path, *want, 0600);
           if (!st) return st;
           ctx.progress("kubeconfig written: " + p.spec.cluster.kubeconfig + " (context " + p.spec.cluster.context +
                        ", server https://127.0.0.1:" + std::to_string(remote::userApiPort(p)) + " — the k3s tunnel)");

@@ -1,6 +1,11 @@
 // resolveLayout(): the only place the local target looks at this machine's files to find its
 // prerequisites. Everything missing is reported at once with the command that fixes it.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdlib>
 #include <filesystem>
@@ -59,6 +64,34 @@ std::string absUnder(const std::string& base, const std::string& p) {
 std::string readFile(const std::string& path) {
   std::ifstream in(path);
   return {std::istreambuf_iterator<char>(in), {}};
+}
+
+engine::Status writeFileAtomic(const std::string& path, const std::string& content, mode_t mode) {
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  const std::string tmp = path + ".tmp";
+  ::unlink(tmp.c_str());  // a leftover with other permissions is not reused
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    return engine::Error::terminal("cannot write " + path + ": " + std::strerror(errno),
+                                   "check the permissions of its directory");
+  }
+  ::fchmod(fd, mode);  // the umask does not narrow what the caller asked for
+  std::size_t off = 0;
+  while (off < content.size()) {
+    ssize_t w = ::write(fd, content.data() + off, content.size() - off);
+    if (w <= 0) {
+      const int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return engine::Error::terminal("cannot write " + path + ": " + std::strerror(e), "check the free space");
+    }
+    off += static_cast<std::size_t>(w);
+  }
+  ::close(fd);
+  fs::rename(tmp, path, ec);
+  if (ec) return engine::Error::terminal("cannot write " + path + ": " + ec.message());
+  return engine::okStatus();
 }
 
 std::string localDataDir(const spec::Pipeline& p) { return absUnder(p.base_dir, p.spec.local.data_dir); }

@@ -7,10 +7,8 @@
 // apply(): pre-resources (edge: API key, topics), then stop/start processes in order, each
 // waited for until its probe passes (with progress), then post-resources (platform: bucket).
 #include <openssl/rand.h>
-#include <sys/stat.h>
 
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "ca4/drivers/kafka/admin.h"
@@ -40,17 +38,6 @@ std::string portKey(const std::string& component) {
   return component;
 }
 
-Status writeFile(const std::string& path, const std::string& content, fs::perms perms) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return Error::terminal("cannot write " + path, "check permissions of its directory");
-    out << content;
-  }
-  fs::permissions(tmp, perms);
-  fs::rename(tmp, path);
-  return engine::okStatus();
-}
 
 
 class LocalServicesStage : public engine::Stage {
@@ -230,7 +217,7 @@ class LocalServicesStage : public engine::Stage {
 
   Status startComponent(StageContext& ctx, const Layout& l, const Component& c) {
     for (const auto& [path, content] : c.files) {
-      if (auto s = writeFile(path, content, fs::perms::owner_read | fs::perms::owner_write); !s) return s;
+      if (auto s = writeFileAtomic(path, content, 0600); !s) return s;
     }
     if (auto s = prepare(ctx, l, c); !s) return s;
     if (drivers::local::tcpOpen("127.0.0.1", c.port)) {
@@ -242,7 +229,7 @@ class LocalServicesStage : public engine::Stage {
     j["configDigest"] = c.configDigest();
     j["port"] = c.port;
     ctx.data["processes"][c.name] = j;
-    if (auto s = writeFile(pidFile(ctx, c.name), j.dump() + "\n", fs::perms::owner_read | fs::perms::owner_write); !s) {
+    if (auto s = writeFileAtomic(pidFile(ctx, c.name), j.dump() + "\n", 0600); !s) {
       return s;
     }
     ctx.progress(c.name + ": started (pid " + std::to_string(rec->pid) + ", port " + std::to_string(c.port) + ")",
@@ -417,7 +404,7 @@ class LocalEdgeStage final : public LocalServicesStage {
     if (find(changes, "secret/api-key")) {
       auto want = desiredKeyFile(p);
       std::string content = want ? *want : "local:" + randomKey() + "\n";
-      if (auto s = writeFile(apiKeysFile(p), content, fs::perms::owner_read | fs::perms::owner_write); !s) return s;
+      if (auto s = writeFileAtomic(apiKeysFile(p), content, 0600); !s) return s;
       ctx.progress("API key written to " + apiKeysFile(p) + " (0600)");
     }
     return engine::okStatus();
