@@ -13,7 +13,7 @@
 #include <map>
 
 #include "ca4/drivers/kube/client.h"
-#include "ca4/drivers/kube/kubeconfig.h"
+#include "ca4/drivers/kube/cluster_access.h"
 #include "ca4/stages/k3s.h"
 #include "ca4/stages/kube.h"
 #include "ca4/stages/remote.h"

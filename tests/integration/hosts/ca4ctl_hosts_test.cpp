@@ -59,14 +59,8 @@ class HostsTarget : public ::testing::Test {
 
   static fs::path dir() { return dir_->path(); }
   static fs::path vpc() { return dir() / "vpc"; }
-  static std::string source() {
-    const char* s = std::getenv("CA4_SOURCE_DIR");
-    return s ? s : ".";
-  }
-  static std::string bin() {
-    const char* b = std::getenv("CA4_BIN_DIR");
-    return b ? b : "build/bin";
-  }
+  static std::string source() { return ca4::testsupport::sourceDir().string(); }
+  static std::string bin() { return ca4::testsupport::binDir().string(); }
   static std::string vpcSh() { return quote(source() + "/tests/testbed/vpc.sh"); }
   static std::string vpcArgs() {
     return " --data-dir " + quote(vpc().string()) + " --prefix " + kPrefix;

@@ -44,14 +44,8 @@ class KubeTarget : public ::testing::Test {
 
   static fs::path dir() { return dir_->path(); }
   static fs::path cp() { return dir() / "cp"; }
-  static std::string source() {
-    const char* s = std::getenv("CA4_SOURCE_DIR");
-    return s ? s : ".";
-  }
-  static std::string bin() {
-    const char* b = std::getenv("CA4_BIN_DIR");
-    return b ? b : "build/bin";
-  }
+  static std::string source() { return ca4::testsupport::sourceDir().string(); }
+  static std::string bin() { return ca4::testsupport::binDir().string(); }
   static std::string kubeconfig() { return (cp() / "kubeconfig").string(); }
 
   static Cmd sh(const std::string& cmd, bool record = false) {

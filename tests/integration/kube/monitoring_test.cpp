@@ -25,14 +25,8 @@ namespace ts = ca4::testsupport;
 using json = nlohmann::json;
 constexpr const char* kKey = "monitoring-it-key-0001";
 
-fs::path source() {
-  const char* s = std::getenv("CA4_SOURCE_DIR");
-  return s ? s : ".";
-}
-fs::path binDir() {
-  const char* d = std::getenv("CA4_BIN_DIR");
-  return d ? fs::path(d) : fs::current_path();
-}
+using ca4::testsupport::binDir;
+fs::path source() { return ca4::testsupport::sourceDir(); }
 
 // Metric names an exposition lists (sample names, and the names of # TYPE lines).
 std::set<std::string> exposed(const std::string& text) {

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "ca4/testsupport/net.hpp"
+#include "ca4/testsupport/shell.hpp"
 #include "ca4/testsupport/process.hpp"
 #include "ca4/testsupport/ssh_server.hpp"
 
@@ -26,29 +27,18 @@ namespace {
 
 const std::string kPassphrase = "correct horse battery staple 9";
 
-std::string readText(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void writeText(const std::filesystem::path& p, const std::string& s) {
-  std::ofstream(p, std::ios::binary | std::ios::trunc) << s;
-}
-
 // The SHA256 fingerprint of a "type base64" public key, as `ssh-keygen -lf` prints it
 // (independent of the driver's own fingerprint code).
 std::string keygenFingerprint(const std::filesystem::path& dir, const std::string& publicKey) {
   static int n = 0;
   auto pub = dir / ("fp" + std::to_string(++n) + ".pub");
-  writeText(pub, publicKey + "\n");
+  ts::spit(pub, publicKey + "\n");
   auto log = dir / ("fp" + std::to_string(n) + ".out");
   auto p = ts::Process::start(
       {.argv = {"ssh-keygen", "-lf", pub.string()}, .env = {}, .cwd = {}, .logFile = log});
   auto rc = p.wait(30s);
-  if (!rc || *rc != 0) throw std::runtime_error("ssh-keygen -lf failed: " + readText(log));
-  std::istringstream out(readText(log));
+  if (!rc || *rc != 0) throw std::runtime_error("ssh-keygen -lf failed: " + ts::slurp(log));
+  std::istringstream out(ts::slurp(log));
   std::string bits, fp;
   out >> bits >> fp;
   return fp;
@@ -72,7 +62,7 @@ class SshIT : public ::testing::Test {
       for (const auto* k : {&userKey_, &rsaKey_, &encKey_}) s->authorize(*k);
     }
     knownHosts_ = d / "known_hosts";
-    writeText(knownHosts_,
+    ts::spit(knownHosts_,
               bastion_->hostKeyLine() + bastion2_->hostKeyLine() + node_->hostKeyLine());
   }
   static void TearDownTestSuite() {
@@ -115,7 +105,7 @@ class SshIT : public ::testing::Test {
     EXPECT_EQ(all.find(kPassphrase), std::string::npos) << all;
     EXPECT_EQ(all.find("PRIVATE KEY"), std::string::npos) << all;
     for (const auto* k : {&userKey_, &rsaKey_, &encKey_, &strangerKey_}) {
-      std::string priv = readText(k->privateKey);
+      std::string priv = ts::slurp(k->privateKey);
       // any 40-char line of the private key file's base64 body
       std::istringstream lines(priv);
       std::string line;
@@ -127,14 +117,14 @@ class SshIT : public ::testing::Test {
       }
     }
   }
-  static std::size_t logSize(const ts::SshServer& s) { return readText(s.serverLog()).size(); }
+  static std::size_t logSize(const ts::SshServer& s) { return ts::slurp(s.serverLog()).size(); }
   static std::string logSince(const ts::SshServer& s, std::size_t offset) {
-    std::string t = readText(s.serverLog());
+    std::string t = ts::slurp(s.serverLog());
     return offset < t.size() ? t.substr(offset) : "";
   }
   static bool logContainsEventually(const ts::SshServer& s, const std::string& needle) {
     for (int i = 0; i < 50; ++i) {
-      if (readText(s.serverLog()).find(needle) != std::string::npos) return true;
+      if (ts::slurp(s.serverLog()).find(needle) != std::string::npos) return true;
       std::this_thread::sleep_for(100ms);
     }
     return false;
@@ -240,21 +230,21 @@ TEST_F(SshIT, UploadsFiveMiBThroughTheJumpWithChecksumAndMode) {
   std::string data(5 * 1024 * 1024, '\0');
   std::mt19937_64 rng(42);
   for (auto& c : data) c = static_cast<char>(rng());
-  writeText(local, data);
+  ts::spit(local, data);
   auto remote = node_->dir() / "uploaded.bin";  // same machine: the test can look at it directly
   auto s = mustConnect(node(), {bastion()});
   auto st = s->upload(local.string(), remote.string(), 0640);
   ASSERT_TRUE(st.ok()) << st.error().message;
-  EXPECT_TRUE(readText(remote) == data);
+  EXPECT_TRUE(ts::slurp(remote) == data);
   struct stat sb {};
   ASSERT_EQ(::stat(remote.c_str(), &sb), 0);
   EXPECT_EQ(sb.st_mode & 07777, 0640u);
   EXPECT_FALSE(std::filesystem::exists(remote.string() + ".ca4tmp"));
   // again, over the existing file, with another mode and content
-  writeText(local, "second version\n");
+  ts::spit(local, "second version\n");
   auto st2 = s->upload(local.string(), remote.string(), 0600);
   ASSERT_TRUE(st2.ok()) << st2.error().message;
-  EXPECT_EQ(readText(remote), "second version\n");
+  EXPECT_EQ(ts::slurp(remote), "second version\n");
   ASSERT_EQ(::stat(remote.c_str(), &sb), 0);
   EXPECT_EQ(sb.st_mode & 07777, 0600u);
   // into a directory that does not exist: a terminal Sftp error naming the path
@@ -269,7 +259,7 @@ TEST_F(SshIT, ReadsARemoteFile) {
   auto remote = node_->dir() / "to-read.txt";
   std::string content = "line 1\nline 2 with 'quotes'\n";
   content += std::string(100000, 'z');
-  writeText(remote, content);
+  ts::spit(remote, content);
   auto s = mustConnect(node(), {bastion()});
   auto r = s->readFile(remote.string());
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -343,7 +333,7 @@ TEST_F(SshIT, WrongHostKeyIsAMismatchWithBothFingerprintsAndNothingRuns) {
   auto kh = tmp_->path() / "known_hosts_wrong";
   std::string wrongLine =
       "[127.0.0.1]:" + std::to_string(bastion_->port()) + " " + bastion2_->hostPublicKey() + "\n";
-  writeText(kh, wrongLine);
+  ts::spit(kh, wrongLine);
   const std::string expectedFp = keygenFingerprint(tmp_->path(), bastion2_->hostPublicKey());
   const std::string presentedFp = keygenFingerprint(tmp_->path(), bastion_->hostPublicKey());
   ASSERT_NE(expectedFp, presentedFp);
@@ -366,7 +356,7 @@ TEST_F(SshIT, WrongHostKeyIsAMismatchWithBothFingerprintsAndNothingRuns) {
     expectNoSecrets(e);
   }
   EXPECT_FALSE(std::filesystem::exists(marker));
-  EXPECT_EQ(readText(kh), wrongLine);  // accept-new never rewrites a changed key
+  EXPECT_EQ(ts::slurp(kh), wrongLine);  // accept-new never rewrites a changed key
   // and no authentication was even attempted on the server
   std::this_thread::sleep_for(300ms);
   std::string log = logSince(*bastion_, offset);
@@ -376,7 +366,7 @@ TEST_F(SshIT, WrongHostKeyIsAMismatchWithBothFingerprintsAndNothingRuns) {
 
 TEST_F(SshIT, WrongNodeKeyBehindTheBastionIsAMismatchNamingTheNode) {
   auto kh = tmp_->path() / "known_hosts_wrong_node";
-  writeText(kh, bastion_->hostKeyLine() + "[127.0.0.2]:" + std::to_string(node_->port()) + " " +
+  ts::spit(kh, bastion_->hostKeyLine() + "[127.0.0.2]:" + std::to_string(node_->port()) + " " +
                     bastion_->hostPublicKey() + "\n");
   auto marker = tmp_->path() / "node-marker";
   auto s = ssh::connect(node(), {bastion()}, options(kh));
@@ -391,7 +381,7 @@ TEST_F(SshIT, WrongNodeKeyBehindTheBastionIsAMismatchNamingTheNode) {
 
 TEST_F(SshIT, UnknownHostWithStrictIsHostKeyUnknownWithTheFix) {
   auto kh = tmp_->path() / "known_hosts_empty";
-  writeText(kh, "");
+  ts::spit(kh, "");
   auto s = ssh::connect(bastion(), {}, options(kh));
   ASSERT_FALSE(s.ok());
   const auto& e = s.error();
@@ -404,7 +394,7 @@ TEST_F(SshIT, UnknownHostWithStrictIsHostKeyUnknownWithTheFix) {
             std::string::npos)
       << e.fix;
   EXPECT_FALSE(e.isRetryable());
-  EXPECT_EQ(readText(kh), "");
+  EXPECT_EQ(ts::slurp(kh), "");
 }
 
 TEST_F(SshIT, AcceptNewAppendsTheKeyAndStrictWorksAfterwards) {
@@ -416,7 +406,7 @@ TEST_F(SshIT, AcceptNewAppendsTheKeyAndStrictWorksAfterwards) {
     auto s = mustConnect(node(), {bastion()}, o);  // both hops are new
     EXPECT_TRUE(s->run("true").ok());
   }
-  std::string text = readText(kh);
+  std::string text = ts::slurp(kh);
   EXPECT_NE(text.find(bastion_->hostKeyLine()), std::string::npos) << text;
   EXPECT_NE(text.find(node_->hostKeyLine()), std::string::npos) << text;
   struct stat sb {};
@@ -424,7 +414,7 @@ TEST_F(SshIT, AcceptNewAppendsTheKeyAndStrictWorksAfterwards) {
   EXPECT_EQ(sb.st_mode & 0777, 0600u);
   auto s2 = mustConnect(node(), {bastion()}, options(kh));  // Strict
   EXPECT_TRUE(s2->run("true").ok());
-  EXPECT_EQ(readText(kh), text);  // nothing appended twice
+  EXPECT_EQ(ts::slurp(kh), text);  // nothing appended twice
 }
 
 TEST_F(SshIT, WrongUserKeyIsAuthFailedNamingUserHostAndMethods) {
@@ -502,7 +492,7 @@ TEST_F(SshIT, ClosingASessionReleasesItsSocketsAndThreads) {
   }
   // failed connects (host key unknown on the second hop; auth refused) release theirs too
   auto empty = tmp_->path() / "known_hosts_only_bastion";
-  writeText(empty, bastion_->hostKeyLine());
+  ts::spit(empty, bastion_->hostKeyLine());
   EXPECT_FALSE(ssh::connect(node(), {bastion()}, options(empty)).ok());
   EXPECT_FALSE(ssh::connect(bastion(strangerKey_), {}, options()).ok());
   EXPECT_EQ(countEntries("/proc/self/fd"), fds0);

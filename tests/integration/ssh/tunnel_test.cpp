@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "ca4/testsupport/net.hpp"
+#include "ca4/testsupport/shell.hpp"
 #include "ca4/testsupport/ssh_server.hpp"
 
 namespace ts = ca4::testsupport;
@@ -113,13 +114,6 @@ std::string randomBytes(std::size_t n, unsigned seed) {
   return s;
 }
 
-std::string readText(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::size_t count(const std::string& hay, const std::string& needle) {
   std::size_t n = 0;
   for (auto p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
@@ -184,7 +178,7 @@ std::filesystem::path TunnelIT::knownHosts_;
 
 TEST_F(TunnelIT, EightStreamsOverTwoForwardsShareOneSession) {
   EchoServer a, b;
-  const std::size_t logBefore = readText(bastion_->serverLog()).size();
+  const std::size_t logBefore = ts::slurp(bastion_->serverLog()).size();
   Events ev;
   auto t = ssh::Tunnel::start({{"a", "127.0.0.1", 0, "127.0.0.1", a.port()},
                                {"b", "127.0.0.1", 0, "127.0.0.1", b.port()}},
@@ -212,7 +206,7 @@ TEST_F(TunnelIT, EightStreamsOverTwoForwardsShareOneSession) {
   EXPECT_EQ(st.forwarded, 8u);
   EXPECT_EQ(st.reconnects, 0u);
   // one SSH login for all of it
-  std::string log = readText(bastion_->serverLog()).substr(logBefore);
+  std::string log = ts::slurp(bastion_->serverLog()).substr(logBefore);
   EXPECT_EQ(count(log, "Accepted publickey"), 1u) << log;
   EXPECT_EQ(ev.states(), (std::vector<std::string>{"connecting", "up"}));
   tunnel.stop();
@@ -295,7 +289,7 @@ TEST_F(TunnelIT, AWrongHostKeyFailsAtOnceWithoutRetrying) {
     std::ofstream(wrong) << "[" << bastion_->address() << "]:" << bastion_->port() << " " << pub;
   }
   Events ev;
-  const std::size_t logBefore = readText(bastion_->serverLog()).size();
+  const std::size_t logBefore = ts::slurp(bastion_->serverLog()).size();
   auto t = ssh::Tunnel::start({{"echo", "127.0.0.1", 0, "127.0.0.1", 9}}, connector(wrong),
                               options(ev));
   ASSERT_TRUE(t.ok());
@@ -306,7 +300,7 @@ TEST_F(TunnelIT, AWrongHostKeyFailsAtOnceWithoutRetrying) {
       << up.error().message;
   EXPECT_EQ((*t)->state(), ssh::TunnelState::Failed);
   std::this_thread::sleep_for(500ms);  // several backoff periods: no second attempt
-  std::string log = readText(bastion_->serverLog()).substr(logBefore);
+  std::string log = ts::slurp(bastion_->serverLog()).substr(logBefore);
   EXPECT_LE(count(log, "Connection from"), 1u) << log;
   EXPECT_EQ(ev.states(), (std::vector<std::string>{"connecting", "failed"}));
 }

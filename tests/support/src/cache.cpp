@@ -28,4 +28,9 @@ std::filesystem::path sourceDir() {
   return CA4_TESTSUPPORT_SOURCE_DIR;
 }
 
+std::filesystem::path binDir() {
+  if (const char* b = std::getenv("CA4_BIN_DIR"); b && *b) return b;
+  return "build/bin";
+}
+
 }  // namespace ca4::testsupport

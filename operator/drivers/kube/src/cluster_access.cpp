@@ -1,4 +1,4 @@
-#include "ca4/drivers/kube/kubeconfig.h"
+#include "ca4/drivers/kube/cluster_access.h"
 
 #include <ca4/common/base64.h>
 #include <yaml-cpp/yaml.h>

@@ -1,7 +1,7 @@
 // parseKubeconfig / loadKubeconfig: context selection, inline (base64) and file credentials,
 // relative paths, refusals (exec plugins, half a client certificate), and that describe() and
 // errors never carry key material or tokens.
-#include <ca4/drivers/kube/kubeconfig.h>
+#include <ca4/drivers/kube/cluster_access.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 

@@ -39,5 +39,8 @@ std::string requireInstalled(const std::string& component);
 
 // The repository root (for scripts/services/*): $CA4_SOURCE_DIR, else the configured source dir.
 std::filesystem::path sourceDir();
+// Where the project's binaries are (ca4ctl, ca4-processor, …): $CA4_BIN_DIR (ctest sets it),
+// else build/bin.
+std::filesystem::path binDir();
 
 }  // namespace ca4::testsupport

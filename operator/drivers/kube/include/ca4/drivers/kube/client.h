@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "ca4/drivers/kube/kubeconfig.h"
+#include "ca4/drivers/kube/cluster_access.h"
 #include "ca4/drivers/kube/objects.h"
 
 namespace ca4::drivers::kube {
