@@ -131,6 +131,11 @@ int serve(const spec::Pipeline& p, std::vector<ssh::Forward> fwds, Printer& prin
   const std::string via = b.name + " (" + b.address + ":" + std::to_string(b.port) + ")";
   ssh::TunnelOptions o;
   o.onEvent = [&](const ssh::TunnelEvent& e) {
+    if (!e.forward.empty()) {  // one connection failed; the tunnel is fine
+      print.line({{"type", "tunnel.forward.failed"}, {"name", e.forward}, {"message", e.message}},
+                 "  ! " + e.message.substr(e.message.find(e.forward)));
+      return;
+    }
     const std::string state(ssh::toString(e.state));
     Json j = {{"type", "tunnel.state"}, {"state", state}, {"message", e.message},
               {"attempt", e.attempt}, {"retry_in_ms", e.retryIn.count()}};
@@ -143,8 +148,6 @@ int serve(const spec::Pipeline& p, std::vector<ssh::Forward> fwds, Printer& prin
       } else if (!e.message.empty() && e.message != "connecting") {
         human += ": " + e.message;
       }
-    } else if (e.state == ssh::TunnelState::Up && e.message.rfind("tunnel ", 0) == 0) {
-      human = "  ! " + e.message.substr(7);  // one forwarded connection failed; the tunnel is fine
     } else if (!e.message.empty() && e.message != "up") {
       human += ": " + e.message;
     }

@@ -152,7 +152,7 @@ class TunnelImpl final : public Tunnel {
       state_ = s;
     }
     cv_.notify_all();
-    report({s, std::move(message), attempt, retryIn});
+    report({s, std::move(message), attempt, retryIn, {}});
   }
   void report(const TunnelEvent& e) {
     if (options_.onEvent) options_.onEvent(e);
@@ -202,7 +202,7 @@ class TunnelImpl final : public Tunnel {
       ++stats_.failed;
       lastError_ = st.error().message;
     }
-    if (!st) report({TunnelState::Up, "tunnel " + f.name + ": " + st.error().message, 0, 0ms});
+    if (!st) report({TunnelState::Up, "tunnel " + f.name + ": " + st.error().message, 0, 0ms, f.name});
   }
 
   void loop() {

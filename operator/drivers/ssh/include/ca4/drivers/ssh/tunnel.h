@@ -33,6 +33,9 @@ struct TunnelEvent {
   std::string message;  // why (the connect error, "connection lost"); never a secret
   int attempt = 0;      // connect attempts since the last Up
   std::chrono::milliseconds retryIn{0};
+  // Set (to the forward's name) when one accepted connection could not be forwarded (its target
+  // refused, or it waited too long); the tunnel's own state is unchanged then.
+  std::string forward;
 };
 
 struct TunnelOptions {
