@@ -26,6 +26,7 @@
 #include "ca4/cli/app.h"
 #include "ca4/engine/clock.h"
 #include "ca4/stages/endpoints.h"
+#include "ca4/stages/files.h"
 #include "ca4/stages/remote.h"
 
 namespace ca4::cli {
@@ -41,22 +42,6 @@ std::string now() { return engine::rfc3339(std::chrono::system_clock::now()); }
 
 std::string recordPath(const spec::Pipeline& p) { return stages::stateDir(p) + "/tunnel.json"; }
 std::string logPath(const spec::Pipeline& p) { return stages::stateDir(p) + "/tunnel.log"; }
-
-// Writes `text` to `path` atomically (tmp + rename), mode 0600.
-void writePrivate(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return;
-  ::fchmod(fd, 0600);
-  ssize_t off = 0, n = static_cast<ssize_t>(text.size());
-  while (off < n) {
-    ssize_t w = ::write(fd, text.data() + off, static_cast<size_t>(n - off));
-    if (w <= 0) break;
-    off += w;
-  }
-  ::close(fd);
-  ::rename(tmp.c_str(), path.c_str());
-}
 
 std::optional<Json> readRecord(const spec::Pipeline& p) {
   std::ifstream in(recordPath(p));
@@ -124,7 +109,7 @@ int serve(const spec::Pipeline& p, std::vector<ssh::Forward> fwds, Printer& prin
     if (!record) return;
     std::lock_guard lock(recMu);
     rec["updated_at"] = now();
-    writePrivate(recordPath(p), rec.dump(2) + "\n");
+    stages::writeFileAtomic(recordPath(p), rec.dump(2) + "\n", 0600);  // best effort: the log has it all
   };
   const spec::Pipeline resolved = remote::resolveHosts(p);
   const auto& b = resolved.spec.hosts.bastion;

@@ -17,7 +17,7 @@
 #include "ca4/stages/k3s.h"
 #include "ca4/stages/kube.h"
 #include "ca4/stages/remote.h"
-#include "files.h"
+#include "ca4/stages/files.h"
 
 namespace ca4::stages::k3s {
 namespace {

@@ -15,7 +15,7 @@
 #include "ca4/stages/kube.h"
 #include "ca4/stages/kube_render.h"
 #include "ca4/stages/stages.h"
-#include "files.h"
+#include "ca4/stages/files.h"
 
 namespace ca4::stages::kube {
 namespace fs = std::filesystem;

@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "ca4/stages/endpoints.h"
-#include "files.h"
+#include "ca4/stages/files.h"
 #include "ca4/stages/local_services.h"
 
 namespace ca4::stages {

@@ -19,7 +19,7 @@
 #include "ca4/stages/endpoints.h"
 #include "ca4/stages/local_services.h"
 #include "ca4/stages/stages.h"
-#include "files.h"
+#include "ca4/stages/files.h"
 #include "probes.h"
 
 namespace ca4::stages::local {

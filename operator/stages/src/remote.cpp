@@ -12,7 +12,7 @@
 #include "ca4/drivers/http/http_client.h"
 #include "ca4/drivers/kafka/admin.h"
 #include "ca4/drivers/ssh/ssh_config.h"
-#include "files.h"
+#include "ca4/stages/files.h"
 
 namespace ca4::stages::remote {
 namespace {

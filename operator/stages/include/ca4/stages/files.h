@@ -1,4 +1,4 @@
-// File and path helpers shared by the stages (module-private; defined in layout.cpp).
+// File and path helpers of the stages, also used by the CLI (defined in src/layout.cpp).
 #pragma once
 
 #include <sys/types.h>
