@@ -3,6 +3,7 @@
 // libssh session and everything hanging off it must be used by one thread at a time.
 #pragma once
 
+#include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <libssh/sftp.h>
 

@@ -46,6 +46,12 @@ constexpr std::size_t kChunk = 32 * 1024;
 constexpr std::size_t kPumpChunk = 4 * (32768 - 10);
 // One SFTP write per round trip (libssh 0.10 has no pipelined writes); OpenSSH's sftp-server
 // accepts messages up to 256 KiB, so 128 KiB quarters the round trips of 32 KiB writes.
+// The download window a tunnel channel keeps open, topped up every kWindowTopUp bytes, as
+// OpenSSH does (2 MiB, every 3 packets). libssh 0.10 on its own keeps 1.28 MB and adjusts only
+// below 640 KB, so the sender idled while waiting for window (measured: the I/O thread asleep
+// 24 % of a 1-stream download, 10 % with this).
+constexpr std::uint32_t kTunnelWindow = 2 * 1024 * 1024;
+constexpr std::size_t kWindowTopUp = 3 * 32768;
 constexpr std::size_t kSftpWriteChunk = 128 * 1024;
 constexpr std::size_t kReadFileLimit = 16 * 1024 * 1024;
 constexpr int kIdlePollMs = 20;
@@ -116,33 +122,94 @@ class ByteQueue {
   std::size_t off_ = 0;
 };
 
+// Download path (channel → fd): libssh hands each CHANNEL_DATA payload to onData() while it
+// processes packets (inside ssh_event_dopoll, on whichever thread holds the hop's mutex), and
+// onData sends it straight to the fd. What the fd does not take stays in libssh's channel
+// buffer (`backlog`), which also holds back libssh's window adjusts, so the peer stops sending;
+// step() drains that backlog once the fd is writable. This saves two copies and a poll per read
+// compared with ssh_channel_read_nonblocking into a queue (bench/README.md, "tunnel").
+// Upload path (fd → channel): recv into `toChannel`, write up to the peer's window.
 struct Pump {
+  ssh_channel_callbacks_struct callbacks{};  // declared before `channel`: outlives it
   ChannelPtr channel;
   int fd = -1;
   ByteQueue toFd, toChannel;
+  // libssh's channel buffer may hold bytes the fd did not take; true at first for what arrived
+  // with the open confirmation, before the callbacks were set.
+  bool backlog = true;
+  bool fdBroken = false;  // a send to fd failed for good (the local peer is gone)
+  bool moved = false;     // onData sent bytes since the I/O loop last looked
+  std::size_t sinceTopUp = 0;  // bytes taken from the channel since the window was topped up
   bool channelEof = false, fdEof = false, eofSent = false, shutWr = false, done = false;
 
-  Pump(ChannelPtr ch, int f) : channel(std::move(ch)), fd(f) {}
-  ~Pump() { closeFd(fd); }
+  Pump(ChannelPtr ch, int f) : channel(std::move(ch)), fd(f) {
+    callbacks.size = sizeof callbacks;
+    callbacks.userdata = this;
+    callbacks.channel_data_function = &Pump::onData;
+    ssh_add_channel_callbacks(channel.get(), &callbacks);
+  }
+  ~Pump() {
+    // A freed channel lives on in libssh until the peer confirms the close, and its data would
+    // still reach onData: unhook first (the hop's mutex is held by whoever destroys a Pump).
+    ssh_remove_channel_callbacks(channel.get(), &callbacks);
+    closeFd(fd);
+  }
   Pump(const Pump&) = delete;
   Pump& operator=(const Pump&) = delete;
 
+  // Returns how many bytes of `data` were consumed; the rest stays buffered in libssh in order.
+  static int onData(ssh_session, ssh_channel, void* data, uint32_t len, int isStderr,
+                    void* user) {
+    auto* p = static_cast<Pump*>(user);
+    if (isStderr) return static_cast<int>(len);  // direct-tcpip has no extended data
+    if (!p->toFd.empty() || p->fdBroken) {
+      p->backlog = true;  // older bytes are queued (order), or nobody reads them any more
+      return 0;
+    }
+    ssize_t n = ::send(p->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) p->fdBroken = true;
+      n = 0;
+    }
+    if (n > 0) {
+      p->moved = true;
+      p->sinceTopUp += static_cast<std::size_t>(n);
+    }
+    if (static_cast<uint32_t>(n) < len) p->backlog = true;
+    return static_cast<int>(n);
+  }
+
+  // Tops the channel's receive window up to kTunnelWindow. libssh's only public way to send a
+  // window adjust of our size is a read asking for that much (ssh_channel_read_timeout grows
+  // the window to `count` first); with libssh's buffer empty and a zero timeout it reads only
+  // what arrives meanwhile and onData did not take, which goes out (or into toFd) in order.
+  // Called by the I/O thread only (its own buffer). False on a channel error.
+  bool topUpWindow() {
+    static thread_local std::vector<char> spill;
+    spill.resize(kTunnelWindow);
+    sinceTopUp = 0;
+    int n = ssh_channel_read_timeout(channel.get(), spill.data(), kTunnelWindow, 0, 0);
+    if (n < 0) return n == SSH_EOF;
+    if (n > 0) {
+      ssize_t w = ::send(fd, spill.data(), static_cast<std::size_t>(n), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (w < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+        w = 0;
+      }
+      toFd.append(spill.data() + w, static_cast<std::size_t>(n - w));
+      moved = true;
+    }
+    return true;
+  }
+
   // One non-blocking round in both directions; the hop's mutex is held. True if bytes moved.
   bool step() {
-    bool progress = false;
+    bool progress = std::exchange(moved, false);
     static thread_local char buf[kPumpChunk];
     ssh_channel ch = channel.get();
-    if (!channelEof && toFd.size() < kPumpBuffer) {
-      int n = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 0);
-      if (n > 0) {
-        toFd.append(buf, static_cast<std::size_t>(n));
-        progress = true;
-      } else if (n == SSH_EOF || (n == 0 && ssh_channel_is_closed(ch))) {
-        channelEof = true;
-      } else if (n < 0) {
-        done = true;
-        return progress;
-      }
+    if (fdBroken) {
+      done = true;
+      return progress;
     }
     if (!toFd.empty()) {
       ssize_t n = ::send(fd, toFd.data(), toFd.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -153,6 +220,36 @@ struct Pump {
         done = true;
         return progress;
       }
+    }
+    if (backlog && toFd.empty()) {
+      // The buffer is non-empty, so this only copies (no packet processing, no poll).
+      int n = ssh_channel_read_nonblocking(ch, buf, sizeof buf, 0);
+      if (n < 0 && n != SSH_EOF) {
+        done = true;
+        return progress;
+      }
+      if (n < static_cast<int>(sizeof buf)) backlog = false;  // drained
+      if (n > 0) {
+        progress = true;
+        sinceTopUp += static_cast<std::size_t>(n);
+        ssize_t w = ::send(fd, buf, static_cast<std::size_t>(n), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+          if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            done = true;
+            return progress;
+          }
+          w = 0;
+        }
+        toFd.append(buf + w, static_cast<std::size_t>(n - w));
+      }
+    }
+    if (!backlog && toFd.empty() && sinceTopUp >= kWindowTopUp && !topUpWindow()) {
+      done = true;
+      return progress;
+    }
+    if (!channelEof && !backlog && toFd.empty() &&
+        (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))) {
+      channelEof = true;
     }
     if (channelEof && toFd.empty() && !shutWr) {
       ::shutdown(fd, SHUT_WR);
@@ -189,7 +286,7 @@ struct Pump {
       eofSent = true;
     }
     if ((channelEof && shutWr && (fdEof && toChannel.empty())) ||
-        (ssh_channel_is_closed(ch) && toFd.empty())) {
+        (ssh_channel_is_closed(ch) && toFd.empty() && !backlog)) {
       done = true;
     }
     return progress;
@@ -373,13 +470,6 @@ class Hop {
           if (!connected) p->done = true;
           if (!p->done) progress = p->step() || progress;
         }
-        // Bytes libssh already holds for a channel are invisible to poll(): go round again.
-        for (auto& p : pumps_) {
-          if (!progress && !p->done && !p->channelEof && p->toFd.size() < kPumpBuffer &&
-              ssh_channel_poll(p->channel.get(), 0) > 0) {
-            progress = true;
-          }
-        }
         std::erase_if(pumps_, [](const auto& p) { return p->done; });
         // Keepalive: an SSH_MSG_IGNORE every keepAlive seconds keeps NATs and idle timeouts from
         // dropping the connection; a dead peer shows up as a failed write (connection lost).
@@ -392,7 +482,7 @@ class Hop {
         for (auto& p : pumps_) {
           short ev =
               static_cast<short>((!p->fdEof && p->toChannel.size() < kPumpBuffer ? POLLIN : 0) |
-                                 (!p->toFd.empty() ? POLLOUT : 0));
+                                 (!p->toFd.empty() || p->backlog ? POLLOUT : 0));
           fds.push_back({ev ? p->fd : -1, ev, 0});
         }
       }
