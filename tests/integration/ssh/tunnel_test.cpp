@@ -214,6 +214,77 @@ TEST_F(TunnelIT, EightStreamsOverTwoForwardsShareOneSession) {
   EXPECT_EQ(roundTrip(tunnel.forwards()[0].localPort, "x"), "<connect failed>");
 }
 
+// A client that stops reading fills its socket, then libssh's channel buffer, then the SSH
+// window: the sender must wait (no byte lost or reordered, nothing buffered without bound) while
+// the session's other channels keep flowing.
+TEST_F(TunnelIT, AStalledReaderLosesNothingAndDoesNotBlockOtherChannels) {
+  const std::size_t total = 24u << 20;  // several 2 MiB windows
+  const std::string payload = randomBytes(total, 42);
+  int srv = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(srv, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  socklen_t slen = sizeof sa;
+  ::getsockname(srv, reinterpret_cast<sockaddr*>(&sa), &slen);
+  ::listen(srv, 4);
+  std::atomic<std::size_t> sent{0};
+  std::thread source([&] {  // one connection: write all of payload as fast as it is taken
+    int c = ::accept(srv, nullptr, nullptr);
+    if (c < 0) return;
+    while (sent < total) {
+      ssize_t w = ::write(c, payload.data() + sent, total - sent);
+      if (w <= 0) break;
+      sent += static_cast<std::size_t>(w);
+    }
+    ::close(c);
+  });
+  EchoServer echo;
+  Events ev;
+  auto t = ssh::Tunnel::start({{"source", "127.0.0.1", 0, "127.0.0.1", ntohs(sa.sin_port)},
+                               {"echo", "127.0.0.1", 0, "127.0.0.1", echo.port()}},
+                              connector(), options(ev));
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  auto& tunnel = **t;
+  ASSERT_TRUE(tunnel.waitUp(10s).ok());
+
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(tunnel.forwards()[0].localPort);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int small = 64 * 1024;  // keep the kernel's share small so the tunnel's buffering shows
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  char first = 0;
+  ASSERT_EQ(::read(fd, &first, 1), 1);  // data flows; now stop reading
+  std::size_t stalledAt = 0;
+  for (int i = 0; i < 50; ++i) {  // until the sender is held back (its count stops moving)
+    std::this_thread::sleep_for(20ms);
+    if (sent == stalledAt && i > 5) break;
+    stalledAt = sent;
+  }
+  // Held back: what the sender got rid of is bounded by socket buffers and one window, far
+  // below the whole payload.
+  EXPECT_LT(sent.load(), total / 2) << "the tunnel buffered without bound";
+  // The stalled channel does not stop the session: another channel round-trips 1 MiB.
+  const std::string data = randomBytes(1 << 20, 7);
+  EXPECT_EQ(roundTrip(tunnel.forwards()[1].localPort, data), data);
+
+  std::string got(1, first);
+  got.reserve(total);
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  source.join();
+  ::close(srv);
+  EXPECT_EQ(sent.load(), total);
+  ASSERT_EQ(got.size(), total);
+  EXPECT_TRUE(got == payload) << "bytes reordered or corrupted";
+  tunnel.stop();
+}
+
 TEST_F(TunnelIT, APortInUseIsTerminalNamesTheAddressAndBindsNothing) {
   int busy = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
