@@ -129,6 +129,8 @@ class ByteQueue {
 // step() drains that backlog once the fd is writable. This saves two copies and a poll per read
 // compared with ssh_channel_read_nonblocking into a queue (bench/README.md, "tunnel").
 // Upload path (fd → channel): recv into `toChannel`, write up to the peer's window.
+thread_local bool tDraining = false;  // this thread runs a hop's drain loop (Hop::ioLoop)
+
 struct Pump {
   ssh_channel_callbacks_struct callbacks{};  // declared before `channel`: outlives it
   ChannelPtr channel;
@@ -140,9 +142,15 @@ struct Pump {
   bool fdBroken = false;  // a send to fd failed for good (the local peer is gone)
   bool moved = false;     // onData sent bytes since the I/O loop last looked
   std::size_t sinceTopUp = 0;  // bytes taken from the channel since the window was topped up
+  bool tcp = false;     // fd is a TCP socket (an accepted forward), not a socketpair end
+  bool corked = false;  // onData sent with MSG_MORE: push() before waiting
   bool channelEof = false, fdEof = false, eofSent = false, shutWr = false, done = false;
 
   Pump(ChannelPtr ch, int f) : channel(std::move(ch)), fd(f) {
+    int domain = 0;
+    socklen_t dlen = sizeof domain;
+    tcp = ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) == 0 &&
+          (domain == AF_INET || domain == AF_INET6);
     callbacks.size = sizeof callbacks;
     callbacks.userdata = this;
     callbacks.channel_data_function = &Pump::onData;
@@ -166,7 +174,12 @@ struct Pump {
       p->backlog = true;  // older bytes are queued (order), or nobody reads them any more
       return 0;
     }
-    ssize_t n = ::send(p->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    // MSG_MORE inside the I/O thread's drain: more packets usually follow, so the kernel builds
+    // full segments instead of one per 32 KiB packet; the drain ends with push(). (onData also
+    // runs in other libssh calls, on other threads: no MSG_MORE there, nothing would push.)
+    const bool more = p->tcp && tDraining;
+    ssize_t n = ::send(p->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT | (more ? MSG_MORE : 0));
+    if (n > 0 && more) p->corked = true;
     if (n < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) p->fdBroken = true;
       n = 0;
@@ -177,6 +190,14 @@ struct Pump {
     }
     if (static_cast<uint32_t>(n) < len) p->backlog = true;
     return static_cast<int>(n);
+  }
+
+  // Sends what MSG_MORE held back (setting TCP_NODELAY pushes pending segments).
+  void push() {
+    if (!corked) return;
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    corked = false;
   }
 
   // Tops the channel's receive window up to kTunnelWindow. libssh's only public way to send a
@@ -461,8 +482,11 @@ class Hop {
         // libssh 0.10 reads its socket 4 KiB per poll round: drain what the socket holds now in
         // one go (bounded by the channels' windows), so the pumps then move big pieces.
         if ((sessionReadable || !pumps_.empty()) && events_ && ssh_is_connected(session_.get())) {
+          tDraining = true;
           for (int i = 0; i < kDrainRounds && ssh_event_dopoll(events_.get(), 0) == SSH_OK; ++i) {
           }
+          tDraining = false;
+          for (auto& p : pumps_) p->push();
         }
         sessionReadable = false;
         connected = ssh_is_connected(session_.get()) != 0;
