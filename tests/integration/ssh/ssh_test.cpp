@@ -273,16 +273,8 @@ TEST_F(SshIT, ReadsARemoteFile) {
 
 TEST_F(SshIT, OpenTcpReachesAnEchoServerThroughTheBastion) {
   // A one-connection TCP echo server on a port only this test knows.
-  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(lfd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::listen(lfd, 1);
-  const auto echoPort = ntohs(addr.sin_port);
+  std::uint16_t echoPort = 0;
+  const int lfd = ts::listenLoopback(echoPort, 1);
   std::thread echo([lfd] {
     int c = ::accept(lfd, nullptr, nullptr);
     if (c < 0) return;

@@ -28,15 +28,7 @@ namespace {
 class EchoServer {
  public:
   EchoServer() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind");
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    ::listen(fd_, 64);
+    fd_ = ts::listenLoopback(port_);
     accept_ = std::thread([this] {
       while (true) {
         int c = ::accept(fd_, nullptr, nullptr);
@@ -80,15 +72,8 @@ class EchoServer {
 
 // Connects to 127.0.0.1:port, sends `data`, half-closes, returns all it reads back.
 std::string roundTrip(std::uint16_t port, const std::string& data) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return "<connect failed>";
-  }
+  int fd = ts::connectLoopback(port);
+  if (fd < 0) return "<connect failed>";
   std::thread writer([&] {
     std::size_t off = 0;
     while (off < data.size()) {
@@ -220,14 +205,8 @@ TEST_F(TunnelIT, EightStreamsOverTwoForwardsShareOneSession) {
 TEST_F(TunnelIT, AStalledReaderLosesNothingAndDoesNotBlockOtherChannels) {
   const std::size_t total = 24u << 20;  // several 2 MiB windows
   const std::string payload = randomBytes(total, 42);
-  int srv = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(srv, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
-  socklen_t slen = sizeof sa;
-  ::getsockname(srv, reinterpret_cast<sockaddr*>(&sa), &slen);
-  ::listen(srv, 4);
+  std::uint16_t sourcePort = 0;
+  const int srv = ts::listenLoopback(sourcePort);
   std::atomic<std::size_t> sent{0};
   std::thread source([&] {  // one connection: write all of payload as fast as it is taken
     int c = ::accept(srv, nullptr, nullptr);
@@ -241,21 +220,17 @@ TEST_F(TunnelIT, AStalledReaderLosesNothingAndDoesNotBlockOtherChannels) {
   });
   EchoServer echo;
   Events ev;
-  auto t = ssh::Tunnel::start({{"source", "127.0.0.1", 0, "127.0.0.1", ntohs(sa.sin_port)},
+  auto t = ssh::Tunnel::start({{"source", "127.0.0.1", 0, "127.0.0.1", sourcePort},
                                {"echo", "127.0.0.1", 0, "127.0.0.1", echo.port()}},
                               connector(), options(ev));
   ASSERT_TRUE(t.ok()) << t.error().message;
   auto& tunnel = **t;
   ASSERT_TRUE(tunnel.waitUp(10s).ok());
 
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(tunnel.forwards()[0].localPort);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int fd = ts::connectLoopback(tunnel.forwards()[0].localPort);
+  ASSERT_GE(fd, 0);
   int small = 64 * 1024;  // keep the kernel's share small so the tunnel's buffering shows
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   char first = 0;
   ASSERT_EQ(::read(fd, &first, 1), 1);  // data flows; now stop reading
   std::size_t stalledAt = 0;
@@ -286,15 +261,8 @@ TEST_F(TunnelIT, AStalledReaderLosesNothingAndDoesNotBlockOtherChannels) {
 }
 
 TEST_F(TunnelIT, APortInUseIsTerminalNamesTheAddressAndBindsNothing) {
-  int busy = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(busy, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(busy, reinterpret_cast<sockaddr*>(&a), &len);
-  ::listen(busy, 1);
-  const auto busyPort = ntohs(a.sin_port);
+  std::uint16_t busyPort = 0;
+  const int busy = ts::listenLoopback(busyPort, 1);
   const auto freePort = static_cast<std::uint16_t>(ts::freeLoopbackPort());
   Events ev;
   auto t = ssh::Tunnel::start({{"grafana", "127.0.0.1", freePort, "127.0.0.1", 3000},

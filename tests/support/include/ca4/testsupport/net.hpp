@@ -1,5 +1,6 @@
 #pragma once
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -9,6 +10,13 @@ namespace ca4::testsupport {
 // process a port is never handed out twice, so a fixture asking for two gets two different ones.
 // Another process may still take it first: fixtures keep the port for their whole life.
 int freeLoopbackPort();
+
+// A listening TCP socket on 127.0.0.1 at a kernel-chosen port (written to `port`); the caller
+// owns the fd. Throws on failure.
+int listenLoopback(std::uint16_t& port, int backlog = 64);
+
+// A TCP socket connected to 127.0.0.1:port (blocking, close-on-exec), or -1 if the connect fails.
+int connectLoopback(std::uint16_t port);
 
 // True once a TCP connect to host:port succeeds; false after `timeout`.
 bool waitForTcp(const std::string& host, int port, std::chrono::milliseconds timeout);
