@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -21,6 +22,7 @@
 #include <thread>
 
 #include "ca4/testsupport/net.hpp"
+#include "ca4/testsupport/process.hpp"
 
 namespace fs = std::filesystem;
 using ca4::testsupport::freeLoopbackPort;
@@ -88,6 +90,11 @@ class Ca4ctlLocal : public ::testing::Test {
           ::kill(-p["pid"].get<int>(), SIGKILL);
         }
       }
+    }
+    // …and anything a killed or failed run started but never recorded (its arguments name
+    // this suite's directory): a run in session 4 left a FerretDB behind.
+    if (int n = ca4::testsupport::killProcessesMentioning(dir()); n > 0) {
+      std::fprintf(stderr, "teardown: killed %d unrecorded process(es) under %s\n", n, dir().c_str());
     }
     dir_.reset();
   }

@@ -261,4 +261,21 @@ std::string tailFile(const std::filesystem::path& file, std::size_t lines) {
   return out;
 }
 
+int killProcessesMentioning(const std::filesystem::path& dir) {
+  const std::string needle = dir.string();
+  if (needle.size() < 8) return 0;  // never a short or empty path (it would match too much)
+  int killed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (pid == ::getpid()) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find(needle) != std::string::npos && ::kill(pid, SIGKILL) == 0) ++killed;
+  }
+  return killed;
+}
+
 }  // namespace ca4::testsupport

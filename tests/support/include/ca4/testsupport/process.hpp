@@ -63,6 +63,11 @@ class Process {
   std::filesystem::path logFile_;
 };
 
+// SIGKILLs every process (not this one) whose command line mentions `dir`, and returns how many.
+// For suite teardowns: what the product under test started in a test's temp dir and never
+// recorded (e.g. a run killed mid-way) must not outlive the test.
+int killProcessesMentioning(const std::filesystem::path& dir);
+
 // The last `lines` lines of a text file ("" if it cannot be read), for error messages.
 std::string tailFile(const std::filesystem::path& file, std::size_t lines = 40);
 
