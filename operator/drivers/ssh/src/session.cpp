@@ -44,18 +44,20 @@ constexpr std::size_t kChunk = 32 * 1024;
 // payload (OpenSSH: 32768 - 10 header bytes), so whole multiples of it avoid a runt packet (and
 // a send) per write; reads of the same size halve the loop's rounds.
 constexpr std::size_t kPumpChunk = 4 * (32768 - 10);
-// One SFTP write per round trip (libssh 0.10 has no pipelined writes); OpenSSH's sftp-server
-// accepts messages up to 256 KiB, so 128 KiB quarters the round trips of 32 KiB writes.
 // The download window a tunnel channel keeps open, topped up every kWindowTopUp bytes, as
 // OpenSSH does (2 MiB, every 3 packets). libssh 0.10 on its own keeps 1.28 MB and adjusts only
 // below 640 KB, so the sender idled while waiting for window (measured: the I/O thread asleep
 // 24 % of a 1-stream download, 10 % with this).
 constexpr std::uint32_t kTunnelWindow = 2 * 1024 * 1024;
 constexpr std::size_t kWindowTopUp = 3 * 32768;
+// One SFTP write per round trip (libssh 0.10 has no pipelined writes); OpenSSH's sftp-server
+// accepts messages up to 256 KiB, so 128 KiB quarters the round trips of 32 KiB writes.
 constexpr std::size_t kSftpWriteChunk = 128 * 1024;
 constexpr std::size_t kReadFileLimit = 16 * 1024 * 1024;
 constexpr int kIdlePollMs = 20;
-constexpr int kDrainRounds = 64;  // 64 × 4 KiB: two windows' worth of packets at most per round  // channel windows and libssh's buffers are invisible to poll()
+// The I/O thread's drain reads the session socket at most this many times (libssh: 4 KiB each)
+// before the pumps' other work (uploads, backlogs) gets its turn.
+constexpr int kDrainRounds = 64;
 
 std::string sshError(ssh_session s) {
   const char* e = ssh_get_error(s);
@@ -211,15 +213,20 @@ struct Pump {
     sinceTopUp = 0;
     int n = ssh_channel_read_timeout(channel.get(), spill.data(), kTunnelWindow, 0, 0);
     if (n < 0) return n == SSH_EOF;
-    if (n > 0) {
-      ssize_t w = ::send(fd, spill.data(), static_cast<std::size_t>(n), MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (w < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
-        w = 0;
-      }
-      toFd.append(spill.data() + w, static_cast<std::size_t>(n - w));
-      moved = true;
+    if (n > 0) moved = true;
+    return sendOrQueue(spill.data(), static_cast<std::size_t>(n));
+  }
+
+  // Bytes read out of libssh (toFd is empty): sends what the fd takes now, queues the rest in
+  // toFd. False if the fd is gone.
+  bool sendOrQueue(const char* data, std::size_t n) {
+    if (n == 0) return true;
+    ssize_t w = ::send(fd, data, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+      w = 0;
     }
+    toFd.append(data + w, n - static_cast<std::size_t>(w));
     return true;
   }
 
@@ -253,15 +260,10 @@ struct Pump {
       if (n > 0) {
         progress = true;
         sinceTopUp += static_cast<std::size_t>(n);
-        ssize_t w = ::send(fd, buf, static_cast<std::size_t>(n), MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w < 0) {
-          if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            done = true;
-            return progress;
-          }
-          w = 0;
+        if (!sendOrQueue(buf, static_cast<std::size_t>(n))) {
+          done = true;
+          return progress;
         }
-        toFd.append(buf + w, static_cast<std::size_t>(n - w));
       }
     }
     if (!backlog && toFd.empty() && sinceTopUp >= kWindowTopUp && !topUpWindow()) {
