@@ -23,17 +23,14 @@
 
 #include "ca4/testsupport/net.hpp"
 #include "ca4/testsupport/process.hpp"
+#include "ca4/testsupport/shell.hpp"
 
 namespace fs = std::filesystem;
 using ca4::testsupport::freeLoopbackPort;
+using ca4::testsupport::slurp;
 using json = nlohmann::json;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 struct Result {
   int rc = -1;
@@ -48,10 +45,7 @@ class Ca4ctlLocal : public ::testing::Test {
   static inline std::vector<std::string> all_output_;  // everything ca4ctl printed, for the leak check
 
   static fs::path dir() { return dir_->path(); }
-  static std::string bin() {
-    const char* b = std::getenv("CA4_BIN_DIR");
-    return b ? b : "build/bin";
-  }
+  static std::string bin() { return ca4::testsupport::binDir().string(); }
 
   static void SetUpTestSuite() {
     dir_ = std::make_unique<ca4::testsupport::TempDir>("ca4ctl-it");
